@@ -1,0 +1,1 @@
+"""The ``naslab`` command: parses, looks up registries, calls the runner; no logic of its own."""

@@ -1,0 +1,283 @@
+"""``naslab`` command-line interface.
+
+Every user error (unknown component, bad value, missing data, unknown experiment) is printed as
+one paragraph on stderr, without a traceback, and the command exits with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from naslab.errors import ConfigError, NaslabError
+
+app = typer.Typer(
+    name="naslab",
+    help="Neural Architecture Search, measured honestly.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+STORAGE_HELP = "SQLite file holding all experiments."
+DATA_HELP = "Benchmark data directory (default: $NASLAB_DATA, then the per-user data dir)."
+
+
+def _err_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _out_console() -> Any:
+    """stdout console; wide when not a terminal so that arch strings are never cut."""
+    from rich.console import Console
+
+    c = Console()
+    return c if c.is_terminal else Console(width=240)
+
+
+def parse_params(items: list[str] | None, what: str) -> dict[str, Any]:
+    """``["k=v", ...]`` -> dict, values read as YAML scalars (numbers, booleans, lists)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{what} must be KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def _fmt(x: float | None, spec: str = ".2f", none: str = "n/a") -> str:
+    return none if x is None else format(x, spec)
+
+
+@app.command()
+def search(
+    space: str = typer.Option("nb201", help="Search space (see `naslab list spaces`)."),
+    strategy: str = typer.Option("re", help="Search strategy (see `naslab list strategies`)."),
+    estimator: str = typer.Option("tabular", help="Estimator: tabular (a benchmark) or another registered one."),
+    benchmark: str = typer.Option("nb201/cifar10", help="Tabular benchmark as NAME/DATASET."),
+    dataset: Optional[str] = typer.Option(
+        None, help="Dataset of a training-based estimator (e.g. digits); not for --estimator tabular."),
+    budget: Optional[int] = typer.Option(None, help="Maximum number of trials (queries)."),
+    max_simulated_hours: Optional[float] = typer.Option(
+        None, help="Stop when the simulated search cost reaches this many hours."),
+    max_wall_s: Optional[float] = typer.Option(None, help="Stop after this many wall-clock seconds."),
+    seed: int = typer.Option(0, help="Seed of the whole run (strategy and queries)."),
+    objective: str = typer.Option("val_acc", help="Validation metric to maximise."),
+    val: str = typer.Option("run", help="Tabular validation accuracy: 'run' (one recorded run, drawn "
+                                        "with the query seed, as NB201) or 'mean' over runs."),
+    param: Optional[list[str]] = typer.Option(
+        None, "--param", "-p", help="Strategy hyper-parameter KEY=VALUE (repeatable)."),
+    estimator_param: Optional[list[str]] = typer.Option(
+        None, "--estimator-param", "-e", help="Estimator parameter KEY=VALUE (repeatable)."),
+    storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_HELP),
+    experiment_id: Optional[str] = typer.Option(
+        None, help="Experiment id (default: derived from the configuration; an existing id resumes)."),
+    output: str = typer.Option("text", help="text | json"),
+    progress: bool = typer.Option(True, help="Show a live progress bar (on stderr)."),
+) -> None:
+    """Run (or resume) a search and print the best architecture found.
+
+    Strategies see validation accuracy only; the summary reports the incumbent's test accuracy,
+    its regret to the best test accuracy in the space, and the simulated search cost.
+    """
+    from naslab import registry
+    from naslab.runner import Experiment, SQLiteStorage, make_termination
+    from naslab.spaces.base import get_space
+
+    if output not in ("text", "json"):
+        raise ConfigError(f"--output must be 'text' or 'json', got {output!r}")
+    if budget is None and max_simulated_hours is None and max_wall_s is None:
+        budget = 150
+    term = make_termination(
+        budget, None if max_simulated_hours is None else max_simulated_hours * 3600.0, max_wall_s)
+    sp = get_space(registry.get("space", space).name)
+    strat = registry.create("strategy", strategy, **parse_params(param, "--param"))
+    est_params = parse_params(estimator_param, "--estimator-param")
+    est_cls = registry.get("estimator", estimator)
+    if getattr(est_cls, "registry_name", "") == "tabular":
+        est_params.setdefault("benchmark", benchmark)
+        est_params.setdefault("val", val)
+        est_params.setdefault("data_dir", None if data_dir is None else str(data_dir))
+    else:
+        if data_dir is not None:
+            est_params.setdefault("data_dir", str(data_dir))
+        if dataset is not None:
+            est_params.setdefault("dataset", dataset)
+    if dataset is not None and getattr(est_cls, "registry_name", "") == "tabular":
+        raise ConfigError(f"--dataset {dataset!r} is for training-based estimators; with "
+                          f"--estimator tabular choose the data with --benchmark NAME/DATASET")
+    est = registry.create("estimator", estimator, **est_params)
+    store = SQLiteStorage(storage)
+    exp = Experiment(sp, strat, est, termination=term, objective=objective, storage=store,
+                     seed=seed, experiment_id=experiment_id, meta={"command": "naslab search"})
+    result = _run_with_progress(exp, term, progress and output == "text" or progress and sys.stderr.isatty())
+    store.close()
+    if output == "json":
+        typer.echo(json.dumps(result.to_json()))
+    else:
+        _print_summary(result, store.path)
+
+
+def _run_with_progress(exp: Any, term: Any, show: bool) -> Any:
+    if not show:
+        return exp.run()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    total = term.describe().get("max_trials")
+    cols = [TextColumn("[bold]{task.fields[label]}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[best]}"), TimeElapsedColumn()]
+    with Progress(*cols, console=_err_console(), transient=False) as prog:
+        task = prog.add_task("search", total=total, label=exp.id, best="")
+
+        def on_trial(rec: Any) -> None:
+            best = ""
+            if rec.incumbent_objective is not None:
+                best = f"best val {rec.incumbent_objective:.2f}"
+                if rec.incumbent_test is not None:
+                    best += f" | test {rec.incumbent_test:.2f}"
+            prog.update(task, completed=rec.number + 1, best=best)
+
+        result = exp.run(on_trial=on_trial)
+        prog.update(task, completed=result.n_trials)
+    return result
+
+
+def _print_summary(result: Any, storage_path: Path) -> None:
+    d = result.to_json()
+    lines = [
+        f"experiment     {d['experiment_id']}  ({storage_path})",
+        f"best arch      {d['best_arch']}",
+        f"val acc        {_fmt(d['val_acc'])}  (what the search saw: {d['objective']})",
+        f"test acc       {_fmt(d['test_acc'])}"
+        + (f"  ({d['test_unavailable']})" if d["test_unavailable"] else ""),
+        f"regret         {_fmt(d['regret'])}  (to the best test acc in the space, "
+        f"{_fmt(d['optimum_test_acc'])})",
+        f"trials         {d['trials']}  ({d['reused_trials']} answered from the run's record, "
+        f"{d['failed_trials']} failed"
+        + (f", {d['resumed_trials']} recorded earlier" if d["resumed_trials"] else "") + ")",
+        f"search cost    {d['simulated_cost_s'] / 3600:.1f} h simulated, {d['wall_s']:.2f} s wall",
+    ]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
+         output: str = typer.Option("text", help="text | json")) -> None:
+    """List the experiments in a storage file."""
+    from naslab.runner import SQLiteStorage
+
+    store = SQLiteStorage(storage, readonly=True)
+    rows = []
+    for e in store.experiments():
+        trials = store.trials(e.id)
+        last = trials[-1] if trials else None
+        rows.append({
+            "id": e.id, "status": e.status, "strategy": e.config["strategy"]["strategy"],
+            "target": e.config["estimator"].get("benchmark") or e.config["estimator"].get("estimator"),
+            "seed": e.config["seed"], "trials": e.n_trials,
+            "best_val": None if last is None else last.incumbent_objective,
+            "best_test": None if last is None else last.incumbent_test,
+        })
+    if output == "json":
+        typer.echo(json.dumps(rows))
+        return
+    if not rows:
+        typer.echo(f"no experiments in {storage}")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("id", "status", "strategy", "target", "seed", "trials", "best val", "test")
+    for r in rows:
+        t.add_row(r["id"], r["status"], r["strategy"], str(r["target"]), str(r["seed"]),
+                  str(r["trials"]), _fmt(r["best_val"]), _fmt(r["best_test"]))
+    _out_console().print(t)
+
+
+@app.command()
+def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `naslab runs`)."),
+         storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
+         output: str = typer.Option("text", help="text | json")) -> None:
+    """Print an experiment's trajectory: every trial and the incumbent after it."""
+    from naslab.runner import SQLiteStorage, load_result
+
+    store = SQLiteStorage(storage, readonly=True)
+    result = load_result(store, experiment_id)
+    if output == "json":
+        d = result.to_json()
+        d["trajectory"] = [{
+            "trial": t.number, "arch": str(t.arch), "status": t.status, "reused": t.reused,
+            "metrics": t.metrics, "incumbent_trial": t.incumbent_number,
+            "incumbent_val": t.incumbent_objective, "incumbent_test": t.incumbent_test,
+            "simulated_cost_s": t.cum_simulated_s, "error": t.error} for t in result.trials]
+        typer.echo(json.dumps(d))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("#", "arch", "val", "test", "inc. val", "inc. test", "cost h",
+              title=f"{experiment_id} ({result.status}, {result.n_trials} trials)")
+    for r in result.trials:
+        val = "failed" if r.status == "failed" else _fmt(r.objective) + (" (r)" if r.reused else "")
+        t.add_row(str(r.number), str(r.arch), val, _fmt(r.metrics.get("test_acc")),
+                  _fmt(r.incumbent_objective), _fmt(r.incumbent_test), f"{r.cum_simulated_s / 3600:.1f}")
+    _out_console().print(t)
+    _print_summary(result, storage)
+
+
+@app.command("list")
+def list_components(kind: str = typer.Argument(..., help="spaces | strategies | estimators | "
+                                                         "benchmarks | executors | ...")) -> None:
+    """List the registered components of a kind."""
+    from naslab import registry
+
+    k = kind[:-1] if kind.endswith("s") and kind[:-1] in registry.KIND_PACKAGES else kind
+    if k == "strategie":
+        k = "strategy"
+    for n in registry.names(k):
+        obj = registry.get(k, n)
+        doc = (obj.__doc__ or "").strip().splitlines()
+        typer.echo(f"{n:14s} {doc[0] if doc else ''}")
+
+
+def _load_command_modules() -> None:
+    """Import ``naslab.cli.cmd_*`` modules: each adds its commands to ``app``."""
+    import importlib
+    import pkgutil
+
+    import naslab.cli as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("cmd_"):
+            importlib.import_module(f"naslab.cli.{info.name}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: user errors exit 2 without a traceback.
+
+    Usage errors (unknown option, value of the wrong type) are click's: also exit 2.
+    """
+    _load_command_modules()
+    try:
+        app(args=argv, prog_name="naslab")
+    except NaslabError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,132 @@
+"""When an experiment stops: trial counts, simulated seconds, wall seconds, or any of them."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from naslab.errors import ConfigError, check_float, check_int
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a run has spent so far (completed trials only, plus the number still pending)."""
+
+    n_trials: int = 0
+    n_pending: int = 0
+    simulated_s: float = 0.0
+    wall_s: float = 0.0
+
+
+class Termination(ABC):
+    """A stopping rule, checked by the runner before it starts a new trial."""
+
+    @abstractmethod
+    def done(self, progress: Progress) -> bool:
+        """True when no further trial may start."""
+
+    def trials_left(self, progress: Progress) -> int | None:
+        """How many more trials may start now (None = no trial limit)."""
+        return None
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """JSON-able description."""
+
+    def __or__(self, other: Termination) -> AnyOf:
+        return AnyOf(self, other)
+
+
+class MaxTrials(Termination):
+    """Stop after ``n`` trials (evaluations, including answers reused from the run's record)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = check_int("max trials (budget)", n, minimum=1)
+
+    def done(self, p: Progress) -> bool:
+        return p.n_trials + p.n_pending >= self.n
+
+    def trials_left(self, p: Progress) -> int:
+        return max(0, self.n - p.n_trials - p.n_pending)
+
+    def describe(self) -> dict[str, Any]:
+        return {"max_trials": self.n}
+
+
+class MaxSimulatedSeconds(Termination):
+    """Stop once the summed simulated cost reaches ``seconds`` (the last trial may overshoot)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = check_float("max simulated seconds", seconds, minimum=0, strict_min=True)
+
+    def done(self, p: Progress) -> bool:
+        return p.simulated_s >= self.seconds
+
+    def describe(self) -> dict[str, Any]:
+        return {"max_simulated_s": self.seconds}
+
+
+class MaxWallSeconds(Termination):
+    """Stop once the run's wall time (over all resumed sessions) reaches ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = check_float("max wall seconds", seconds, minimum=0, strict_min=True)
+
+    def done(self, p: Progress) -> bool:
+        return p.wall_s >= self.seconds
+
+    def describe(self) -> dict[str, Any]:
+        return {"max_wall_s": self.seconds}
+
+
+class AnyOf(Termination):
+    """Stop as soon as any of the rules says so."""
+
+    def __init__(self, *rules: Termination) -> None:
+        flat: list[Termination] = []
+        for r in rules:
+            if not isinstance(r, Termination):
+                raise ConfigError(f"AnyOf takes Termination rules, got {type(r).__name__}")
+            flat.extend(r.rules if isinstance(r, AnyOf) else [r])
+        if not flat:
+            raise ConfigError("AnyOf needs at least one termination rule")
+        self.rules = tuple(flat)
+
+    def done(self, p: Progress) -> bool:
+        return any(r.done(p) for r in self.rules)
+
+    def trials_left(self, p: Progress) -> int | None:
+        lefts = [x for x in (r.trials_left(p) for r in self.rules) if x is not None]
+        return min(lefts) if lefts else None
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for r in self.rules:
+            out.update(r.describe())
+        return out
+
+
+def make_termination(max_trials: int | None = None, max_simulated_s: float | None = None,
+                     max_wall_s: float | None = None) -> Termination:
+    """Any-of the given limits; at least one is required."""
+    rules: list[Termination] = []
+    if max_trials is not None:
+        rules.append(MaxTrials(max_trials))
+    if max_simulated_s is not None:
+        rules.append(MaxSimulatedSeconds(max_simulated_s))
+    if max_wall_s is not None:
+        rules.append(MaxWallSeconds(max_wall_s))
+    if not rules:
+        raise ConfigError("a budget is required: give max trials, max simulated seconds and/or "
+                          "max wall seconds")
+    return rules[0] if len(rules) == 1 else AnyOf(*rules)
+
+
+def termination_from_dict(d: dict[str, Any]) -> Termination:
+    """Inverse of ``describe()``."""
+    unknown = set(d) - {"max_trials", "max_simulated_s", "max_wall_s"}
+    if unknown:
+        raise ConfigError(f"unknown termination key(s) {sorted(unknown)}; expected max_trials, "
+                          f"max_simulated_s, max_wall_s")
+    return make_termination(d.get("max_trials"), d.get("max_simulated_s"), d.get("max_wall_s"))

@@ -1,0 +1,20 @@
+"""Deterministic seed derivation: one experiment seed, many independent streams."""
+
+from __future__ import annotations
+
+_MASK64 = (1 << 64) - 1
+
+
+def mix64(*values: int) -> int:
+    """SplitMix64-style hash of a sequence of integers (deterministic across processes)."""
+    z = 0x9E3779B97F4A7C15
+    for v in values:
+        z = (z ^ (int(v) & _MASK64)) * 0xBF58476D1CE4E5B9 & _MASK64
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EB & _MASK64
+        z ^= z >> 31
+    return z
+
+
+def derive_seed(*values: int) -> int:
+    """A non-negative 31-bit seed derived from ``values`` (e.g. experiment seed, trial number)."""
+    return mix64(*values) & 0x7FFFFFFF

@@ -1,0 +1,280 @@
+"""NAS-Bench-201 cell space (Dong & Yang, ICLR 2020).
+
+A cell is a DAG on 4 nodes; each of the 6 edges ``j -> i`` (j < i) carries one of 5 operations.
+``Architecture.choices`` holds the op index of each edge in official edge order
+``(1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2)``; ops are indexed as in NB201:
+``none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3``.
+
+The official index of an architecture (row order of every NB201 / NATS-Bench file) comes from
+``nb201_order.npy``: the NATS-Bench ``meta_archs`` list (MIT licence) stored as base-5 codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib import resources
+
+import numpy as np
+
+from naslab.errors import InvalidArchitectureError, did_you_mean
+from naslab.registry import register
+from naslab.spaces.base import Architecture, SearchSpace
+
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+#: (target node, source node) of each edge, in official order
+EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+N_EDGES = len(EDGES)
+N_OPS = len(OPS)
+N_ARCHS = N_OPS**N_EDGES  # 15,625
+_POW = tuple(N_OPS**k for k in range(N_EDGES))
+
+
+def _code(choices: tuple[int, ...]) -> int:
+    return sum(c * p for c, p in zip(choices, _POW))
+
+
+def _decode(code: int) -> tuple[int, ...]:
+    out = []
+    for _ in range(N_EDGES):
+        code, r = divmod(code, N_OPS)
+        out.append(r)
+    return tuple(out)
+
+
+def unique_string(choices: tuple[int, ...]) -> str:
+    """NB201's isomorphism key, ``CellStructure.to_unique_str(consider_zero=True)``.
+
+    ``none`` (or an input that is itself zero) contributes ``#``, ``skip_connect`` passes its
+    input's expression through, every other op wraps it as ``(expr)@op``; a node is the sorted
+    ``+``-join of its incoming terms. Reproducing the published key exactly gives the published
+    6,466 classes (an all-zero sum such as ``#+#`` is not collapsed to ``#``, as in NB201).
+    """
+    nodes = ["0"]
+    k = 0
+    for i in range(1, 4):
+        terms = []
+        for j in range(i):
+            op = choices[k]
+            k += 1
+            src = nodes[j]
+            if op == 0 or src == "#":
+                terms.append("#")
+            elif op == 1:
+                terms.append(src)
+            else:
+                terms.append("(" + src + ")@" + OPS[op])
+        nodes.append("+".join(sorted(terms)))
+    return nodes[3]
+
+
+@register("space", "nb201", aliases=("nasbench201", "nas-bench-201"))
+class NB201Space(SearchSpace):
+    """The 15,625-architecture NAS-Bench-201 cell space."""
+
+    name = "nb201"
+    ops = OPS
+    edges = EDGES
+    #: number of options of each independent decision (used by policy-based strategies)
+    choice_sizes: tuple[int, ...] = (N_OPS,) * N_EDGES
+
+    def __init__(self) -> None:
+        raw = np.load(str(resources.files("naslab.spaces") / "nb201_order.npy"))
+        self._index_to_code = raw.astype(np.int64)
+        code_to_index = np.empty(N_ARCHS, dtype=np.int64)
+        code_to_index[self._index_to_code] = np.arange(N_ARCHS)
+        self._code_to_index = code_to_index
+        self._choices_to_index = {_decode(int(c)): i for i, c in enumerate(self._index_to_code)}
+        self._by_index = [Architecture("nb201", _decode(int(c))) for c in self._index_to_code]
+        self._canon: np.ndarray | None = None
+        self._keys: list[str] | None = None
+
+    # basic protocol ----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return N_ARCHS
+
+    def enumerate(self) -> Iterator[Architecture]:
+        """All architectures in official index order."""
+        return iter(self._by_index)
+
+    def index(self, arch: Architecture) -> int:
+        """Official NB201 / NATS-Bench topology index (0..15624)."""
+        try:
+            return self._choices_to_index[arch.choices]
+        except (KeyError, TypeError):
+            self.validate(arch)
+            raise  # pragma: no cover - validate raises first
+
+    def from_index(self, index: int) -> Architecture:
+        if not (0 <= int(index) < N_ARCHS) or isinstance(index, bool):
+            raise InvalidArchitectureError(
+                f"NB201 index must be an integer in 0..{N_ARCHS - 1}, got {index!r}"
+            )
+        return self._by_index[int(index)]
+
+    def validate(self, arch: Architecture) -> Architecture:
+        if not isinstance(arch, Architecture):
+            raise InvalidArchitectureError(f"expected an Architecture, got {type(arch).__name__}")
+        if arch.space != self.name:
+            raise InvalidArchitectureError(
+                f"architecture belongs to space {arch.space!r}, expected {self.name!r}"
+            )
+        ch = arch.choices
+        if arch.choices not in self._choices_to_index:
+            raise InvalidArchitectureError(
+                f"NB201 choices must be {N_EDGES} op indices in 0..{N_OPS - 1}, got {ch!r}"
+            )
+        return arch
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        return Architecture(self.name, tuple(int(x) for x in rng.integers(0, N_OPS, N_EDGES)))
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        """Change the op of one uniformly chosen edge to a uniformly chosen different op."""
+        edge = int(rng.integers(N_EDGES))
+        ch = list(arch.choices)
+        ch[edge] = (ch[edge] + 1 + int(rng.integers(N_OPS - 1))) % N_OPS
+        return Architecture(self.name, tuple(ch))
+
+    def neighbors(self, arch: Architecture) -> Iterator[Architecture]:
+        """The 24 architectures that differ in exactly one edge (edge-major, op ascending)."""
+        ch = arch.choices
+        for e in range(N_EDGES):
+            for op in range(N_OPS):
+                if op != ch[e]:
+                    yield Architecture(self.name, ch[:e] + (op,) + ch[e + 1:])
+
+    # isomorphism -------------------------------------------------------------------------
+    def unique_key(self, arch: Architecture) -> str:
+        """NB201's isomorphism key (identical for archs in one class)."""
+        return unique_string(arch.choices)
+
+    def _build_classes(self) -> None:
+        keys = [unique_string(a.choices) for a in self._by_index]
+        first: dict[str, int] = {}
+        canon = np.empty(N_ARCHS, dtype=np.int64)
+        for i, k in enumerate(keys):
+            canon[i] = first.setdefault(k, i)
+        self._canon, self._keys = canon, keys
+
+    def canonical(self, arch: Architecture) -> Architecture:
+        """The class member with the smallest official index."""
+        if self._canon is None:
+            self._build_classes()
+        assert self._canon is not None
+        return self._by_index[int(self._canon[self.index(arch)])]
+
+    def class_ids(self) -> np.ndarray:
+        """For each official index, the official index of its class representative."""
+        if self._canon is None:
+            self._build_classes()
+        assert self._canon is not None
+        return self._canon.copy()
+
+    # notation ----------------------------------------------------------------------------
+    def format(self, arch: Architecture) -> str:
+        ch = arch.choices
+        parts = []
+        k = 0
+        for i in range(1, 4):
+            toks = []
+            for j in range(i):
+                toks.append(f"{OPS[ch[k]]}~{j}")
+                k += 1
+            parts.append("|" + "|".join(toks) + "|")
+        return "+".join(parts)
+
+    def parse(self, text: str) -> Architecture:
+        """Parse ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
+        if not isinstance(text, str):
+            raise InvalidArchitectureError(f"NB201 arch must be a string, got {type(text).__name__}")
+        s = text.strip()
+        example = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+        nodes = s.split("+")
+        if len(nodes) != 3:
+            raise InvalidArchitectureError(
+                f"NB201 arch {text!r} must have 3 nodes separated by '+', found {len(nodes)}; "
+                f"example: {example}"
+            )
+        choices: list[int] = []
+        for i, node in enumerate(nodes, start=1):
+            if not (node.startswith("|") and node.endswith("|") and len(node) > 1):
+                raise InvalidArchitectureError(
+                    f"NB201 arch {text!r}: node {i} {node!r} must be written as |op~input|...|"
+                )
+            toks = node[1:-1].split("|")
+            if len(toks) != i:
+                raise InvalidArchitectureError(
+                    f"NB201 arch {text!r}: node {i} must have {i} incoming edge(s), found {len(toks)} in {node!r}"
+                )
+            for j, tok in enumerate(toks):
+                op, sep, src = tok.partition("~")
+                if not sep:
+                    raise InvalidArchitectureError(
+                        f"NB201 arch {text!r}: edge token {tok!r} in node {i} must be 'op~{j}'"
+                    )
+                if op not in OPS:
+                    raise InvalidArchitectureError(
+                        f"NB201 arch {text!r}: unknown operation {op!r} in token {tok!r}"
+                        f"{did_you_mean(op, OPS)}; operations are {', '.join(OPS)}"
+                    )
+                if src != str(j):
+                    raise InvalidArchitectureError(
+                        f"NB201 arch {text!r}: token {tok!r} in node {i} must read from node {j}, "
+                        f"got input {src!r}"
+                    )
+                choices.append(OPS.index(op))
+        return Architecture(self.name, tuple(choices))
+
+    # encodings ---------------------------------------------------------------------------
+    def encodings(self) -> list[str]:
+        return ["onehot", "index", "adjacency"]
+
+    def encode(self, arch: Architecture, kind: str = "onehot") -> np.ndarray:
+        """``onehot``: 30 floats (6 edges x 5 ops); ``index``: the 6 op indices;
+        ``adjacency``: flattened op-on-node graph, see :meth:`graph` (8x8 adjacency + 8x7 ops)."""
+        if kind == "onehot":
+            out = np.zeros((N_EDGES, N_OPS), dtype=np.float32)
+            out[np.arange(N_EDGES), arch.choices] = 1.0
+            return out.ravel()
+        if kind == "index":
+            return np.asarray(arch.choices, dtype=np.int64)
+        if kind == "adjacency":
+            adj, ops = self.graph(arch)
+            return np.concatenate([adj.ravel(), ops.ravel()])
+        raise InvalidArchitectureError(
+            f"NB201 encoding kind must be one of {self.encodings()}, got {kind!r}"
+            f"{did_you_mean(kind, self.encodings())}"
+        )
+
+    #: adjacency of the op-on-node graph: node 0 input, nodes 1..6 the edges, node 7 output
+    GRAPH_ADJ: np.ndarray = np.zeros((8, 8), dtype=np.float32)
+
+    def graph(self, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
+        """The cell as a DAG with ops on nodes (the form a GNN predictor reads).
+
+        Node 0 is the cell input, node 1+e the op of edge e, node 7 the cell output. Returns the
+        8x8 directed adjacency (row = source) and 8x7 node features: one-hot over
+        ``[input, output, *OPS]``.
+        """
+        ops = np.zeros((8, 2 + N_OPS), dtype=np.float32)
+        ops[0, 0] = 1.0
+        ops[7, 1] = 1.0
+        ops[np.arange(1, 7), 2 + np.asarray(arch.choices)] = 1.0
+        return self.GRAPH_ADJ.copy(), ops
+
+
+def _graph_adjacency() -> np.ndarray:
+    adj = np.zeros((8, 8), dtype=np.float32)
+    for e, (dst, src) in enumerate(EDGES):
+        if src == 0:
+            adj[0, 1 + e] = 1.0
+        else:  # the edge reads node `src`, i.e. the sum of the edges entering it
+            for e2, (dst2, _) in enumerate(EDGES):
+                if dst2 == src:
+                    adj[1 + e2, 1 + e] = 1.0
+        if dst == 3:
+            adj[1 + e, 7] = 1.0
+    return adj
+
+
+NB201Space.GRAPH_ADJ = _graph_adjacency()

@@ -1,0 +1,119 @@
+"""Strategy interface: propose architectures (ask) and learn from their evaluations (tell)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from naslab.errors import ConfigError
+from naslab.estimators.base import Evaluation, Objective
+from naslab.spaces.base import Architecture, SearchSpace
+
+
+class Strategy(ABC):
+    """A black-box search strategy, driven by the experiment runner.
+
+    Call order: ``setup`` once, then any interleaving of ``ask`` and ``tell``/``tell_failed``.
+    ``ask(n)`` may return fewer than ``n`` architectures, and ``[]`` means "waiting for results
+    of the architectures already asked" (several may be pending at once with parallel
+    executors). ``tell`` receives validation metrics only: the runner removes every ``test_*``
+    metric. ``state_dict`` must capture everything, random generator included, so that
+    ``load_state_dict`` on a freshly ``setup`` strategy continues exactly where it left off.
+
+    ``__init__`` only stores hyper-parameters (scikit-learn style); ``setup`` validates them.
+    """
+
+    space: SearchSpace
+    objective: Objective
+    rng: np.random.Generator
+
+    def setup(self, space: SearchSpace, objective: Objective, *, seed: int) -> None:
+        """Bind to a space and objective; called once by the runner before the first ask."""
+        self.space = space
+        self.objective = objective
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self._setup()
+
+    def _setup(self) -> None:
+        """Validate hyper-parameters and initialise state (subclasses)."""
+
+    @abstractmethod
+    def ask(self, n: int = 1) -> list[Architecture]:
+        """Up to ``n`` architectures to evaluate next; ``[]`` while waiting for results."""
+
+    @abstractmethod
+    def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
+        """The evaluation of an architecture returned by ``ask`` (validation metrics only)."""
+
+    def tell_failed(self, arch: Architecture, error: str) -> None:
+        """``arch`` (returned by ``ask``) could not be evaluated; the run goes on."""
+
+    # persistence -------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-able state; with ``load_state_dict`` it resumes the search exactly."""
+        return {"rng": self.rng.bit_generator.state, **self._state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self._load_state(state)
+
+    def _state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    # helpers -----------------------------------------------------------------------------
+    def _arch_json(self, arch: Architecture) -> Any:
+        return arch.to_json()["choices"]
+
+    def _arch_from(self, choices: Any) -> Architecture:
+        return Architecture.from_json({"space": self.space.name, "choices": choices})
+
+    def describe(self) -> dict[str, Any]:
+        """Registered name and hyper-parameters (stored with the experiment)."""
+        import inspect
+
+        params = {}
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name != "self" and hasattr(self, name):
+                params[name] = getattr(self, name)
+        return {"strategy": getattr(self, "registry_name", type(self).__name__), "params": params}
+
+    def __repr__(self) -> str:
+        d = self.describe()
+        args = ", ".join(f"{k}={v!r}" for k, v in d["params"].items())
+        return f"{type(self).__name__}({args})"
+
+
+def positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Suggestion:
+    """An architecture to evaluate at a given fidelity (for multi-fidelity strategies).
+
+    ``ask`` may return plain architectures (evaluated at the estimator's highest fidelity) or
+    suggestions; ``tell`` then gets an evaluation whose ``fidelity`` says which one it was.
+    """
+
+    __slots__ = ("arch", "fidelity")
+
+    def __init__(self, arch: Architecture, fidelity: float | None = None) -> None:
+        self.arch = arch
+        self.fidelity = fidelity
+
+    def __repr__(self) -> str:
+        return f"Suggestion({self.arch!r}, fidelity={self.fidelity!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Suggestion) and self.arch == other.arch
+                and self.fidelity == other.fidelity)
+
+    def __hash__(self) -> int:
+        return hash((self.arch, self.fidelity))

@@ -1,0 +1,111 @@
+"""REINFORCE policy-gradient search (Williams 1992; Zoph & Le 2017), as the NB201 baseline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from naslab.errors import ConfigError
+from naslab.estimators.base import Evaluation
+from naslab.registry import register
+from naslab.spaces.base import Architecture
+from naslab.strategies.base import Strategy
+
+
+@register("strategy", "reinforce", aliases=("rl", "policy_gradient"))
+class Reinforce(Strategy):
+    """A factorised policy (one softmax per decision) trained with REINFORCE.
+
+    This is NB201's REINFORCE baseline: the policy's logits (initialised near zero) are updated
+    after every result with Adam on ``-(r - b) log p(arch) - entropy_weight * H(p)``, where ``r``
+    is the objective scaled by ``reward_scale`` (accuracy in percent / 100) and ``b`` an
+    exponential moving average of past rewards (momentum ``baseline_momentum``). The policy
+    needs a space whose architectures are a fixed number of categorical choices
+    (``space.encode(arch, "index")`` and ``space.choice_sizes``); NB201 has 6 choices of 5 ops.
+    Pure numpy: tabular searches never import torch.
+    """
+
+    def __init__(self, learning_rate: float = 0.01, baseline_momentum: float = 0.9,
+                 entropy_weight: float = 0.0, reward_scale: float = 0.01) -> None:
+        self.learning_rate = learning_rate
+        self.baseline_momentum = baseline_momentum
+        self.entropy_weight = entropy_weight
+        self.reward_scale = reward_scale
+
+    def _setup(self) -> None:
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if not 0 <= self.baseline_momentum < 1:
+            raise ConfigError(f"baseline_momentum must be in [0, 1), got {self.baseline_momentum!r}")
+        if self.entropy_weight < 0:
+            raise ConfigError(f"entropy_weight must be >= 0, got {self.entropy_weight!r}")
+        sizes = getattr(self.space, "choice_sizes", None)
+        if sizes is None:
+            raise ConfigError(
+                f"REINFORCE needs a space of independent categorical choices (choice_sizes); "
+                f"space {self.space.name!r} has none"
+            )
+        self._sizes = tuple(int(s) for s in sizes)
+        k = max(self._sizes)
+        self._mask = np.array([[j < s for j in range(k)] for s in self._sizes])
+        self.logits = 1e-3 * self.rng.standard_normal((len(self._sizes), k))
+        self._m = np.zeros_like(self.logits)
+        self._v = np.zeros_like(self.logits)
+        self._t = 0
+        self.baseline: float | None = None
+
+    def probs(self) -> np.ndarray:
+        z = np.where(self._mask, self.logits, -np.inf)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+    def ask(self, n: int = 1) -> list[Architecture]:
+        p = self.probs()
+        cdf = np.cumsum(p, axis=1)
+        out = []
+        for _ in range(n):
+            u = self.rng.random(len(self._sizes))
+            choices = tuple(int(min(np.searchsorted(cdf[i], u[i], side="right"), s - 1))
+                            for i, s in enumerate(self._sizes))
+            out.append(self._arch_from(list(choices)))
+        return out
+
+    def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
+        r = self.objective.score(evaluation) * self.reward_scale
+        if self.baseline is None:
+            self.baseline = r
+        adv = r - self.baseline
+        p = self.probs()
+        onehot = np.zeros_like(p)
+        onehot[np.arange(len(self._sizes)), np.asarray(self.space.encode(arch, "index"))] = 1.0
+        # gradient of the loss -(adv * log p(a) + w * H) with respect to the logits
+        grad = -adv * (onehot - p)
+        if self.entropy_weight:
+            logp = np.log(np.where(p > 0, p, 1.0))
+            h = -(p * logp).sum(axis=1, keepdims=True)
+            grad += self.entropy_weight * p * (logp + h)  # dH/dz = -p (log p + H)
+        grad = np.where(self._mask, grad, 0.0)
+        self._adam(grad)
+        m = self.baseline_momentum
+        self.baseline = m * self.baseline + (1 - m) * r
+
+    def _adam(self, grad: np.ndarray, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> None:
+        self._t += 1
+        self._m = b1 * self._m + (1 - b1) * grad
+        self._v = b2 * self._v + (1 - b2) * grad * grad
+        mhat = self._m / (1 - b1**self._t)
+        vhat = self._v / (1 - b2**self._t)
+        self.logits = self.logits - self.learning_rate * mhat / (np.sqrt(vhat) + eps)
+
+    def _state(self) -> dict[str, Any]:
+        return {"logits": self.logits.tolist(), "m": self._m.tolist(), "v": self._v.tolist(),
+                "t": self._t, "baseline": self.baseline}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.logits = np.asarray(state["logits"], dtype=float)
+        self._m = np.asarray(state["m"], dtype=float)
+        self._v = np.asarray(state["v"], dtype=float)
+        self._t = int(state["t"])
+        self.baseline = state["baseline"]
