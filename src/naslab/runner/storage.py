@@ -98,6 +98,23 @@ class Storage(ABC):
     @abstractmethod
     def records(self, exp_id: str, kind: str | None = None) -> list[dict[str, Any]]: ...
 
+    # groups: named sets of experiments, e.g. the runs of one comparison -------------------
+    @abstractmethod
+    def open_group(self, group_id: str, config: dict[str, Any]) -> bool:
+        """Create a group (or check the config of an existing one); True when created."""
+
+    @abstractmethod
+    def add_to_group(self, group_id: str, exp_id: str, labels: dict[str, Any]) -> None:
+        """Add experiment ``exp_id`` with ``labels`` (e.g. strategy, seed, target); idempotent."""
+
+    @abstractmethod
+    def groups(self) -> list[dict[str, Any]]:
+        """``[{"id", "created", "config", "n_experiments"}]``."""
+
+    @abstractmethod
+    def group(self, group_id: str) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        """``(config, [(experiment_id, labels), ...])``; StorageError for an unknown id."""
+
     def experiment(self, exp_id: str) -> ExperimentInfo:
         for e in self.experiments():
             if e.id == exp_id:
@@ -125,6 +142,7 @@ class InMemoryStorage(Storage):
         self._trials: dict[str, list[TrialRecord]] = {}
         self._ckpt: dict[str, dict[str, Any]] = {}
         self._records: dict[str, list[dict[str, Any]]] = {}
+        self._groups: dict[str, dict[str, Any]] = {}
 
     def open_experiment(self, exp_id: str, config: dict[str, Any], meta: dict[str, Any]) -> bool:
         if exp_id in self._exps:
@@ -161,6 +179,27 @@ class InMemoryStorage(Storage):
 
     def records(self, exp_id: str, kind: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self._records.get(exp_id, []) if kind is None or r["kind"] == kind]
+
+    def open_group(self, group_id: str, config: dict[str, Any]) -> bool:
+        g = self._groups
+        if group_id in g:
+            _check_same_config(group_id, g[group_id]["config"], config)
+            return False
+        g[group_id] = {"config": config, "created": time.time(), "members": {}}
+        return True
+
+    def add_to_group(self, group_id: str, exp_id: str, labels: dict[str, Any]) -> None:
+        self._groups[group_id]["members"][exp_id] = dict(labels)
+
+    def groups(self) -> list[dict[str, Any]]:
+        return [{"id": k, "created": v["created"], "config": v["config"],
+                 "n_experiments": len(v["members"])} for k, v in self._groups.items()]
+
+    def group(self, group_id: str) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        g = self._groups
+        if group_id not in g:
+            raise StorageError(f"no group {group_id!r} in {self.location}{did_you_mean(group_id, g)}")
+        return g[group_id]["config"], list(g[group_id]["members"].items())
 
     def __repr__(self) -> str:
         return "InMemoryStorage()"
@@ -225,6 +264,13 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 CREATE TABLE IF NOT EXISTS records (
     experiment_id TEXT NOT NULL, kind TEXT NOT NULL, created REAL, data TEXT
+);
+CREATE TABLE IF NOT EXISTS groups (
+    id TEXT PRIMARY KEY, created REAL, config TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS group_members (
+    group_id TEXT NOT NULL, experiment_id TEXT NOT NULL, labels TEXT,
+    PRIMARY KEY (group_id, experiment_id)
 );
 """
 
@@ -340,6 +386,37 @@ class SQLiteStorage(Storage):
             args += (kind,)
         return [{"kind": k, "created": c, **json.loads(d)}
                 for k, c, d in self._conn.execute(q + " ORDER BY rowid", args).fetchall()]
+
+    def open_group(self, group_id: str, config: dict[str, Any]) -> bool:
+        with self._tx() as c:
+            row = c.execute("SELECT config FROM groups WHERE id=?", (group_id,)).fetchone()
+            if row is not None:
+                _check_same_config(group_id, json.loads(row[0]), config)
+                return False
+            c.execute("INSERT INTO groups VALUES (?,?,?)", (group_id, time.time(), _dumps(config)))
+            return True
+
+    def add_to_group(self, group_id: str, exp_id: str, labels: dict[str, Any]) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO group_members VALUES (?,?,?)",
+                      (group_id, exp_id, _dumps(labels)))
+
+    def groups(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT g.id, g.created, g.config, (SELECT COUNT(*) FROM group_members m "
+            "WHERE m.group_id = g.id) FROM groups g ORDER BY g.created").fetchall()
+        return [{"id": r[0], "created": r[1], "config": json.loads(r[2]), "n_experiments": r[3]}
+                for r in rows]
+
+    def group(self, group_id: str) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        row = self._conn.execute("SELECT config FROM groups WHERE id=?", (group_id,)).fetchone()
+        if row is None:
+            ids = [g["id"] for g in self.groups()]
+            raise StorageError(f"no group {group_id!r} in {self.location}{did_you_mean(group_id, ids)}")
+        members = self._conn.execute(
+            "SELECT experiment_id, labels FROM group_members WHERE group_id=? ORDER BY rowid",
+            (group_id,)).fetchall()
+        return json.loads(row[0]), [(e, json.loads(lab)) for e, lab in members]
 
     def close(self) -> None:
         self._conn.close()

@@ -1,0 +1,11 @@
+"""Public conformance suites: every registered component must pass them.
+
+Third-party components can use them in their own tests::
+
+    from naslab.testing import check_strategy
+    check_strategy("my_strategy")
+"""
+
+from naslab.testing.strategies import SyntheticEstimator, check_strategy, run_trajectory
+
+__all__ = ["SyntheticEstimator", "check_strategy", "run_trajectory"]
