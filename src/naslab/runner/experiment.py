@@ -153,6 +153,7 @@ class Experiment:
         self.id = experiment_id or default_experiment_id(self.config)
         self.meta = dict(meta or {})
         self._max_fid = getattr(estimator, "max_fidelity", None)
+        strategy.bind_fidelities(getattr(estimator, "fidelities", None), self._max_fid)
         strategy.setup(space, self.objective, seed=seed)  # validates hyper-parameters early
 
     # ---------------------------------------------------------------------------------------

@@ -28,6 +28,22 @@ class Strategy(ABC):
     space: SearchSpace
     objective: Objective
     rng: np.random.Generator
+    #: the estimator's fidelities, set by :meth:`bind_fidelities` (None: unknown / any value)
+    estimator_fidelities: tuple[float, ...] | None = None
+    #: the estimator's highest (default) fidelity, set by :meth:`bind_fidelities`
+    estimator_max_fidelity: float | None = None
+
+    def bind_fidelities(self, fidelities: tuple[float, ...] | None,
+                        max_fidelity: float | None) -> None:
+        """Which fidelities the estimator accepts; the runner calls this before ``setup``.
+
+        ``fidelities`` is the estimator's discrete set (``Estimator.fidelities``; None = any
+        value up to ``max_fidelity``). Single-fidelity strategies ignore it; multi-fidelity
+        strategies (successive halving, Hyperband) take their default fidelity range from it.
+        """
+        self.estimator_fidelities = (None if fidelities is None
+                                     else tuple(sorted(float(f) for f in fidelities)))
+        self.estimator_max_fidelity = None if max_fidelity is None else float(max_fidelity)
 
     def setup(self, space: SearchSpace, objective: Objective, *, seed: int) -> None:
         """Bind to a space and objective; called once by the runner before the first ask."""

@@ -82,6 +82,8 @@ def run_trajectory(strategy: Strategy, space: SearchSpace, estimator: Estimator,
     result, by a fresh one restored from a JSON round trip of ``state_dict()``.
     """
     obj = Objective("val_acc")
+    fids = (estimator.fidelities, estimator.max_fidelity)
+    strategy.bind_fidelities(*fids)  # as the runner does
     strategy.setup(space, obj, seed=seed)
     out: list[tuple[Any, float | None]] = []
     told = 0
@@ -103,6 +105,11 @@ def run_trajectory(strategy: Strategy, space: SearchSpace, estimator: Estimator,
             if not isinstance(arch, Architecture):
                 raise AssertionError(f"ask() must return Architecture or Suggestion, got {type(s)}")
             space.validate(arch)
+            if fid is not None and not (0 < fid <= (estimator.max_fidelity or math.inf)
+                                        and (estimator.fidelities is None
+                                             or float(fid) in estimator.fidelities)):
+                raise AssertionError(f"suggested fidelity {fid!r} is not one the estimator "
+                                     f"accepts (max {estimator.max_fidelity})")
             ev = estimator.evaluate(arch, fidelity=fid, seed=mix64(seed, len(out)) & 0x7FFFFFFF)
             results.append((arch, ev))
             out.append((arch.choices, fid))
@@ -113,6 +120,7 @@ def run_trajectory(strategy: Strategy, space: SearchSpace, estimator: Estimator,
                 assert make is not None
                 state = json.loads(json.dumps(strategy.state_dict()))
                 strategy = make()
+                strategy.bind_fidelities(*fids)
                 strategy.setup(space, obj, seed=seed)
                 strategy.load_state_dict(state)
     return out
@@ -177,6 +185,7 @@ def check_strategy(name: str, *, space: str = "nb201", n: int = 60,
 
     # 6. ask(0) returns nothing and hyper-parameter errors are clear
     s = make()
+    s.bind_fidelities(est.fidelities, est.max_fidelity)
     s.setup(sp, Objective("val_acc"), seed=0)
     assert s.ask(0) == [], f"{name}: ask(0) must return []"
     try:
