@@ -239,6 +239,34 @@ def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `nasl
     _print_summary(result, storage)
 
 
+@app.command()
+def query(arch: str = typer.Argument(..., help="Architecture in the space's notation, or an index."),
+          benchmark: str = typer.Option("nb201/cifar10", help="Tabular benchmark as NAME/DATASET."),
+          data_dir: Optional[Path] = typer.Option(None, help=DATA_HELP),
+          output: str = typer.Option("text", help="text | json")) -> None:
+    """Look an architecture up in a tabular benchmark (all runs, test accuracy, cost, hardware)."""
+    from naslab.benchmarks.nb201 import load_benchmark
+
+    bench = load_benchmark(benchmark, data_dir=None if data_dir is None else str(data_dir))
+    sp = bench.space
+    a = sp.from_index(int(arch)) if arch.strip().isdigit() else sp.parse(arch)
+    i = sp.index(a)
+    runs = [v for v in bench.tables[f"{bench.dataset}/val_runs"][i].tolist() if v == v]
+    d: dict[str, Any] = {
+        "arch": str(a), "index": i, "canonical_index": sp.index(sp.canonical(a)),
+        "benchmark": bench.name, "val_acc_runs": runs,
+        "val_acc_mean": sum(runs) / len(runs),
+        "test_acc": bench.query(i, "test_acc") if bench.has_test else None,
+        "params_m": bench.query(i, "params_m"), "latency_ms": bench.query(i, "latency_ms"),
+        "train_time_s": bench.query(i, "train_time_s"),
+    }
+    if output == "json":
+        typer.echo(json.dumps(d))
+        return
+    for k, v in d.items():
+        typer.echo(f"{k:16s} {v if v is not None else bench.test_unavailable_reason}")
+
+
 @app.command("list")
 def list_components(kind: str = typer.Argument(..., help="spaces | strategies | estimators | "
                                                          "benchmarks | executors | ...")) -> None:
@@ -279,5 +307,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover - use the canonical module, not __main__'s copy
+    from naslab.cli.main import main as _main
+
+    _main()
