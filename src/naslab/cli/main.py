@@ -88,6 +88,11 @@ def search(
         None, help="Experiment id (default: derived from the configuration; an existing id resumes)."),
     output: str = typer.Option("text", help="text | json"),
     progress: bool = typer.Option(True, help="Show a live progress bar (on stderr)."),
+    executor: str = typer.Option("serial", help="Where evaluations run: serial | process | ray."),
+    workers: Optional[int] = typer.Option(
+        None, help="Parallel workers of --executor process/ray (default 2), one torch thread each."),
+    ray_address: Optional[str] = typer.Option(
+        None, help="Join a running Ray cluster ('auto', 'ray://host:10001'); default: start a local one."),
 ) -> None:
     """Run (or resume) a search and print the best architecture found.
 
@@ -121,11 +126,18 @@ def search(
         raise ConfigError(f"--dataset {dataset!r} is for training-based estimators; with "
                           f"--estimator tabular choose the data with --benchmark NAME/DATASET")
     est = registry.create("estimator", estimator, **est_params)
+    from naslab.runner.executors import make_executor
+
+    ex = make_executor(executor, workers=workers, address=ray_address)
     store = SQLiteStorage(storage)
     exp = Experiment(sp, strat, est, termination=term, objective=objective, storage=store,
-                     seed=seed, experiment_id=experiment_id, meta={"command": "naslab search"})
-    result = _run_with_progress(exp, term, progress and output == "text" or progress and sys.stderr.isatty())
-    store.close()
+                     seed=seed, experiment_id=experiment_id, meta={"command": "naslab search"},
+                     executor=ex)
+    try:
+        result = _run_with_progress(exp, term, progress and output == "text" or progress and sys.stderr.isatty())
+    finally:
+        ex.shutdown()
+        store.close()
     if output == "json":
         typer.echo(json.dumps(result.to_json()))
     else:
