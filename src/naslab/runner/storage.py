@@ -85,6 +85,18 @@ class Storage(ABC):
     @abstractmethod
     def checkpoint(self, exp_id: str) -> dict[str, Any] | None: ...
 
+    def trial_columns(self, exp_id: str, columns: tuple[str, ...] | list[str]) -> dict[str, list[Any]]:
+        """Scalar per-trial fields (``TRIAL_COLUMNS``) in trial order, without building
+        TrialRecords: the fast read that reports use for thousands of runs."""
+        _check_columns(columns)
+        out: dict[str, list[Any]] = {c: [] for c in columns}
+        for t in self.trials(exp_id):
+            row = {"wall_s": t.cost.wall_s, "simulated_s": t.cost.simulated_s}
+            for c in columns:
+                out[c].append(row[c] if c in row else getattr(t, c))
+        return out
+
+
     @abstractmethod
     def set_status(self, exp_id: str, status: str) -> None: ...
 
@@ -212,6 +224,19 @@ def _check_same_config(exp_id: str, old: dict[str, Any], new: dict[str, Any]) ->
             f"experiment {exp_id!r} already exists with a different configuration (differs in: "
             f"{', '.join(diff)}); choose another experiment id or storage file"
         )
+
+
+#: scalar per-trial fields that :meth:`Storage.trial_columns` returns
+TRIAL_COLUMNS = ("number", "status", "objective", "fidelity", "seed", "wall_s", "simulated_s",
+                 "reused", "error", "started", "finished", "incumbent_number", "incumbent_objective",
+                 "incumbent_test", "cum_simulated_s", "cum_wall_s")
+
+
+def _check_columns(columns: tuple[str, ...] | list[str]) -> None:
+    bad = [c for c in columns if c not in TRIAL_COLUMNS]
+    if bad or not columns:
+        raise StorageError(f"trial columns must be among {', '.join(TRIAL_COLUMNS)}, got "
+                           f"{list(columns)!r}{did_you_mean(bad[0], TRIAL_COLUMNS) if bad else ''}")
 
 
 def _canon(x: Any) -> str:
@@ -354,6 +379,15 @@ class SQLiteStorage(Storage):
                 fidelity=r[6], seed=r[7], cost=Cost(r[8], r[9]), reused=bool(r[10]), error=r[11],
                 started=r[12], finished=r[13], incumbent_number=r[14], incumbent_objective=r[15],
                 incumbent_test=r[16], cum_simulated_s=r[17], cum_wall_s=r[18]))
+        return out
+
+    def trial_columns(self, exp_id: str, columns: tuple[str, ...] | list[str]) -> dict[str, list[Any]]:
+        _check_columns(columns)
+        rows = self._conn.execute(f"SELECT {', '.join(columns)} FROM trials WHERE experiment_id=? "
+                                  f"ORDER BY number", (exp_id,)).fetchall()
+        out: dict[str, list[Any]] = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+        if "reused" in out:
+            out["reused"] = [bool(x) for x in out["reused"]]
         return out
 
     def checkpoint(self, exp_id: str) -> dict[str, Any] | None:
