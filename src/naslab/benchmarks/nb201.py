@@ -211,7 +211,7 @@ def _write_cache(key: str, tables: NB201Tables) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = json.dumps({"format": FORMAT_VERSION, "devices": tables.devices}).encode()
         tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, __meta__=np.frombuffer(meta, dtype=np.uint8), **tables.arrays)
+        np.savez(tmp, __meta__=np.frombuffer(meta, dtype=np.uint8), **tables.arrays)  # type: ignore[arg-type]
         os.replace(tmp, path)
     except OSError:  # an unwritable cache dir only costs speed
         pass

@@ -91,7 +91,7 @@ class AnyOf(Termination):
             flat.extend(r.rules if isinstance(r, AnyOf) else [r])
         if not flat:
             raise ConfigError("AnyOf needs at least one termination rule")
-        self.rules = tuple(flat)
+        self.rules: tuple[Termination, ...] = tuple(flat)
 
     def done(self, p: Progress) -> bool:
         return any(r.done(p) for r in self.rules)

@@ -163,7 +163,7 @@ def check_strategy(name: str, *, space: str = "nb201", n: int = 60,
         seen.append(ev)
         orig_tell(arch, ev)
 
-    s.tell = spy_tell  # type: ignore[method-assign]
+    s.tell = spy_tell  # type: ignore[method-assign, assignment]
     res = Experiment(sp, s, SyntheticEstimator(fail_every=7), termination=MaxTrials(n), seed=1).run()
     assert res.n_trials == n, f"{name}: run stopped at {res.n_trials} of {n} trials"
     assert any(t.status == "failed" for t in res.trials), "synthetic failures did not happen"
