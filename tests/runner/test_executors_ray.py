@@ -1,0 +1,84 @@
+"""Ray executor: conformance (failures and dead workers) and runs through the async runner.
+
+These start a real local Ray instance (2 CPUs) once for the module and stop it at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from naslab import registry
+from naslab.errors import ConfigError
+from naslab.estimators.base import Objective
+from naslab.runner import Experiment, MaxTrials, SQLiteStorage
+from naslab.runner.executors import make_executor
+from naslab.spaces import get_space
+from naslab.strategies.random_search import RandomSearch
+from naslab.testing.executors import FaultyEstimator, check_executor
+
+SPACE = get_space("nb201")
+
+
+def test_missing_ray_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from naslab.runner.ray_executor import RayExecutor
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` raise ImportError
+    ex = RayExecutor(2)
+    with pytest.raises(ConfigError, match=r"pip install 'naslab\[ray\]'"):
+        ex.start(FaultyEstimator())
+
+
+def test_ray_options_are_validated() -> None:
+    with pytest.raises(ConfigError, match="Ray address"):
+        make_executor("ray", workers=2, address="  ")
+    ex = make_executor("ray", workers=3, address="auto")
+    assert ex.describe() == {"executor": "ray", "workers": 3, "address": "auto",
+                             "threads_per_worker": 1}
+
+
+@pytest.fixture(scope="module")
+def ray_local():  # type: ignore[no-untyped-def]
+    ray = pytest.importorskip("ray")
+    import logging
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
+             log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.slow
+def test_ray_executor_conformance(ray_local, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from naslab.runner.ray_executor import RayExecutor
+
+    check_executor(lambda: RayExecutor(2), tmp_dir=str(tmp_path), crash_modes=("exit", "kill"))
+    assert ray_local.is_initialized()  # an instance it did not start is left running
+
+
+@pytest.mark.slow
+def test_ray_run_records_failures_and_crashes(ray_local, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from naslab.runner.ray_executor import RayExecutor
+
+    rs = RandomSearch()
+    rs.setup(SPACE, Objective(), seed=2)
+    first = rs.ask(6)
+    est = FaultyEstimator(raise_on=[first[1].choices], crash_on=[first[3].choices], crash="segv")
+    store = SQLiteStorage(tmp_path / "ray.db")
+    ex = RayExecutor(2)
+    try:
+        res = Experiment(SPACE, registry.create("strategy", "rs"), est,
+                         termination=MaxTrials(10), seed=2, storage=store, executor=ex).run()
+        assert ex.replaced == 1
+    finally:
+        ex.shutdown()
+    assert res.n_trials == 10 and res.status == "finished"
+    failed = {t.arch.choices: t.error for t in store.trials(res.experiment_id)
+              if t.status == "failed"}
+    assert set(failed) == {first[1].choices, first[3].choices}
+    assert "refusing" in failed[first[1].choices]
+    assert "Ray worker died while evaluating" in failed[first[3].choices]
