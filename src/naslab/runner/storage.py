@@ -79,6 +79,16 @@ class Storage(ABC):
                      checkpoint: Callable[[], dict[str, Any]] | None = None) -> None:
         """Append ``trial`` and replace the checkpoint, in one transaction."""
 
+    def record_trials(self, exp_id: str, trials: list[TrialRecord],
+                      checkpoint: dict[str, Any] | None = None) -> None:
+        """Append several trials and replace the checkpoint (the state after the last one).
+
+        SQLite does it in one transaction (all or nothing); used by comparisons that commit
+        a whole experiment at once (``commit: experiment``)."""
+        for i, t in enumerate(trials):
+            last = checkpoint if i == len(trials) - 1 else None
+            self.record_trial(exp_id, t, None if last is None else (lambda s=last: s))
+
     @abstractmethod
     def trials(self, exp_id: str) -> list[TrialRecord]: ...
 
@@ -350,14 +360,31 @@ class SQLiteStorage(Storage):
                       (exp_id, now, now, "running", _dumps(config), _dumps(meta)))
             return True
 
+    @staticmethod
+    def _trial_row(exp_id: str, t: TrialRecord) -> tuple[Any, ...]:
+        return (exp_id, t.number, t.arch.space, str(t.arch), _dumps(t.arch.to_json()["choices"]),
+                t.status, _dumps(t.metrics), _f(t.objective), _f(t.fidelity), t.seed,
+                t.cost.wall_s, t.cost.simulated_s, int(t.reused), t.error, t.started, t.finished,
+                t.incumbent_number, _f(t.incumbent_objective), _f(t.incumbent_test),
+                t.cum_simulated_s, t.cum_wall_s)
+
+    def record_trials(self, exp_id: str, trials: list[TrialRecord],
+                      checkpoint: dict[str, Any] | None = None) -> None:
+        if not trials:
+            return
+        rows = [self._trial_row(exp_id, t) for t in trials]
+        state = _dumps(checkpoint) if checkpoint is not None else None
+        with self._tx() as c:
+            c.executemany("INSERT INTO trials VALUES (" + ",".join("?" * len(rows[0])) + ")", rows)
+            if state is not None:
+                c.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
+                          (exp_id, trials[-1].number, state))
+            c.execute("UPDATE experiments SET updated=? WHERE id=?", (trials[-1].finished, exp_id))
+
     def record_trial(self, exp_id: str, t: TrialRecord,
                      checkpoint: Callable[[], dict[str, Any]] | None = None) -> None:
         state = _dumps(checkpoint()) if checkpoint is not None else None
-        row = (exp_id, t.number, t.arch.space, str(t.arch), _dumps(t.arch.to_json()["choices"]),
-               t.status, _dumps(t.metrics), _f(t.objective), _f(t.fidelity), t.seed,
-               t.cost.wall_s, t.cost.simulated_s, int(t.reused), t.error, t.started, t.finished,
-               t.incumbent_number, _f(t.incumbent_objective), _f(t.incumbent_test),
-               t.cum_simulated_s, t.cum_wall_s)
+        row = self._trial_row(exp_id, t)
         with self._tx() as c:
             c.execute("INSERT INTO trials VALUES (" + ",".join("?" * len(row)) + ")", row)
             if state is not None:
