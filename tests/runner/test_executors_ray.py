@@ -82,3 +82,46 @@ def test_ray_run_records_failures_and_crashes(ray_local, tmp_path: Path) -> None
     assert set(failed) == {first[1].choices, first[3].choices}
     assert "refusing" in failed[first[1].choices]
     assert "Ray worker died while evaluating" in failed[first[3].choices]
+
+
+@pytest.mark.slow
+def test_ray_two_workers_train_on_digits(ray_local, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The real thing: 2 Ray workers train NB201 networks on digits (1 epoch each) for a
+    regularized-evolution run; results equal a training in the driver, evaluations overlap in
+    time, and each worker's torch uses one thread."""
+    pytest.importorskip("torch")
+    from naslab.runner.executors import Task, run_task
+    from naslab.runner.ray_executor import RayExecutor
+    from naslab.testing.executors import _drain
+
+    est = registry.create("estimator", "train", dataset="digits", epochs=1)
+    store = SQLiteStorage(tmp_path / "train.db")
+    ex = RayExecutor(2)
+    try:
+        res = Experiment(SPACE, registry.create("strategy", "re", population_size=4), est,
+                         termination=MaxTrials(6), seed=0, storage=store, executor=ex).run()
+        assert ex.replaced == 0
+        trials = store.trials(res.experiment_id)
+        assert len(trials) == 6 and all(t.status == "complete" for t in trials)
+        assert all(0 <= t.metrics["val_acc"] <= 100 and t.cost.simulated_s > 0 for t in trials)
+        # two evaluations ran at the same time (async dispatch to both workers)
+        spans = sorted((t.started, t.finished) for t in trials)
+        assert any(b[0] < a[1] for a, b in zip(spans, spans[1:])), spans
+        # each worker: one torch thread
+        ex.start(FaultyEstimator(use_torch=True))
+        for i, t in enumerate(trials[:2]):
+            ex.submit(Task(i, t.arch, None, 0))
+        assert [r.evaluation.info["torch_threads"] for r in _drain(ex, 2)] == [1, 1]
+    finally:
+        ex.shutdown()
+    # the worker's answer is the driver's answer (same arch, seed and thread count)
+    import torch
+
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        t0 = trials[0]
+        ref = run_task(est, Task(0, t0.arch, t0.fidelity, t0.seed))
+    finally:
+        torch.set_num_threads(prev)
+    assert ref.evaluation.metrics["val_acc"] == t0.metrics["val_acc"]
