@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 NASLAB = [sys.executable, "-m", "naslab"]
 
 
@@ -78,3 +80,14 @@ def test_search_with_process_executor(data_dir: Path, tmp_path: Path) -> None:
     assert d["experiment_id"] == serial["experiment_id"] and d["test_acc"] == serial["test_acc"]
     bad = cli("search", "--executor", "ray", "--workers", "0", cwd=tmp_path, check=False)
     assert bad.returncode == 2 and "workers (--workers) must be >= 1, got 0" in bad.stderr
+
+
+@pytest.mark.slow
+def test_search_trains_on_digits_with_two_worker_processes(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    p = cli("search", "--estimator", "train", "--dataset", "digits", "-e", "epochs=1",
+            "--strategy", "rs", "--budget", "4", "--executor", "process", "--workers", "2",
+            "--output", "json", cwd=tmp_path)
+    d = json.loads(p.stdout)
+    assert d["trials"] == 4 and d["failed_trials"] == 0 and 10 < d["val_acc"] <= 100
+    assert d["test_acc"] is not None and d["simulated_cost_s"] > 0
