@@ -56,7 +56,7 @@ def fidelity_ladder(min_fidelity: float, max_fidelity: float, eta: float,
     raw = [max_fidelity * eta ** -(s_max - k) for k in range(s_max + 1)]
     if accepted is not None:
         pool = [f for f in accepted if min_fidelity <= f <= max_fidelity]
-        rungs = [min(pool, key=lambda f, r=r: (abs(math.log(f / r)), f)) for r in raw]
+        rungs = [min(pool, key=lambda f: (abs(math.log(f / r)), f)) for r in raw]
     elif float(min_fidelity).is_integer() and float(max_fidelity).is_integer():
         rungs = [float(max(round(r), min_fidelity)) for r in raw]
     else:
@@ -188,7 +188,7 @@ class _MultiFidelity(Strategy):
 
     # ask / tell ----------------------------------------------------------------------------
     def ask(self, n: int = 1) -> list[Suggestion]:  # type: ignore[override]
-        out = []
+        out: list[Suggestion] = []
         fid = self._rungs[self._rung]
         while len(out) < n and self._asked < len(self._members):
             out.append(Suggestion(self._members[self._asked], fid))
