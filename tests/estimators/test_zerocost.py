@@ -230,6 +230,16 @@ def test_same_seed_same_score_other_seed_other_score() -> None:
     assert torch.equal(torch.rand(1), r1)
 
 
+def test_network_shape_without_a_dataset() -> None:
+    est = ZeroCostEstimator("params", input_shape=(3, 16, 16), num_classes=120)
+    net = est.build(CONV3)
+    assert net(torch.zeros(2, 3, 16, 16)).shape == (2, 120)
+    # the ImageNet16-120 network's classifier is larger than CIFAR-10's: 64 * 110 more weights
+    diff = est.evaluate(CONV3).metrics["params"] - ZeroCostEstimator("params").evaluate(
+        CONV3).metrics["params"]
+    assert diff == pytest.approx((64 + 1) * 110 / 1e6)
+
+
 def test_data_dependent_batch_is_fixed_by_data_seed() -> None:
     a = ZeroCostEstimator("snip", dataset="digits", batch_size=32, data_seed=0)
     b = ZeroCostEstimator("nwot", dataset="digits", batch_size=32, data_seed=0)
@@ -264,6 +274,9 @@ def test_runs_inside_an_experiment() -> None:
     (lambda: ZeroCostEstimator("snip", dataset="digits", batch_size=1), "batch_size must be >= 2"),
     (lambda: ZeroCostEstimator("synflow", batch_size=0), "batch_size must be a positive integer"),
     (lambda: ZeroCostEstimator("synflow", C=0), "C must be a positive integer"),
+    (lambda: ZeroCostEstimator("synflow", input_shape=(3, 30, 30)), "multiples of 4"),
+    (lambda: ZeroCostEstimator("synflow", input_shape=32), r"input_shape must be \(channels"),
+    (lambda: ZeroCostEstimator("synflow", dataset="digits", num_classes=5), "come from dataset"),
     (lambda: ZeroCostEstimator("synflow", device="tpu"), "device must be"),
     (lambda: registry.create("proxy", "synflow", proxy="snip"), "cannot compute proxy 'snip'"),
     (lambda: registry.create("proxy", "synflow", no_such=1), "has no parameter 'no_such'"),

@@ -57,6 +57,9 @@ class ZeroCostEstimator(Estimator):
     batch_size: images in the batch of data-dependent proxies (64, as Abdelfattah et al.).
     data_seed: seed of the dataset split and of the batch drawn from its training split.
     data_dir, channels, image_size: passed to :func:`naslab.data.load_dataset`.
+    input_shape, num_classes: the network's input (C, H, W) and classes without a dataset
+        (default CIFAR-10's (3, 32, 32) and 10; NB201's ImageNet16-120 network: (3, 16, 16),
+        120).
     C, N: network width and cells per stage (NB201: 16 and 5).
     device: ``cpu`` or ``cuda``.
     """
@@ -68,7 +71,8 @@ class ZeroCostEstimator(Estimator):
     def __init__(self, proxy: str | None = None, *, dataset: str | None = None,
                  batch_size: int = 64, data_seed: int = 0, data_dir: str | None = None,
                  channels: int | None = None, image_size: int | None = None,
-                 C: int = 16, N: int = 5, device: str = "cpu") -> None:
+                 input_shape: tuple[int, int, int] | list[int] | None = None,
+                 num_classes: int | None = None, C: int = 16, N: int = 5, device: str = "cpu") -> None:
         fixed = self.default_proxy
         if proxy is None:
             proxy = fixed or "synflow"
@@ -103,12 +107,25 @@ class ZeroCostEstimator(Estimator):
                     f"on the command line); data-free proxies: {', '.join(DATA_FREE)}")
             if channels is not None or image_size is not None:
                 raise ConfigError("channels / image_size reshape a dataset; without a dataset "
-                                  "the network takes CIFAR-10's 3x32x32 inputs")
+                                  "set the network's input with input_shape=(C, H, W)")
             self.dataset = None
         else:
+            if input_shape is not None or num_classes is not None:
+                raise ConfigError(f"input_shape / num_classes come from dataset {dataset!r}; "
+                                  f"reshape it with channels= / image_size= instead")
             from naslab import registry
 
             self.dataset = getattr(registry.get("dataset", dataset), "registry_name", dataset)
+        self._shape = (3, 32, 32)
+        if input_shape is not None:
+            if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
+                raise ConfigError(f"input_shape must be (channels, height, width), got "
+                                  f"{input_shape!r}")
+            self._shape = tuple(_pos_int("input_shape", v) for v in input_shape)  # type: ignore[assignment]
+            if self._shape[1] % 4 or self._shape[2] % 4:
+                raise ConfigError(f"input_shape height and width must be multiples of 4 (two "
+                                  f"stride-2 reductions), got {tuple(input_shape)!r}")
+        self._classes = 10 if num_classes is None else _pos_int("num_classes", num_classes)
         self._data: Any = None
         self._batch: Any = None
 
@@ -131,12 +148,12 @@ class ZeroCostEstimator(Estimator):
     @property
     def input_shape(self) -> tuple[int, int, int]:
         d = self.data
-        return (3, 32, 32) if d is None else d.input_shape  # type: ignore[no-any-return]
+        return self._shape if d is None else d.input_shape  # type: ignore[no-any-return]
 
     @property
     def num_classes(self) -> int:
         d = self.data
-        return 10 if d is None else int(d.num_classes)
+        return self._classes if d is None else int(d.num_classes)
 
     def batch(self) -> tuple[Any, Any]:
         """The (images, labels) batch of data-dependent proxies: the same for every arch."""
