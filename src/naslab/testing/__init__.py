@@ -6,6 +6,8 @@ Third-party components can use them in their own tests::
     check_strategy("my_strategy")
 """
 
+from naslab.testing.executors import FaultyEstimator, check_executor
 from naslab.testing.strategies import SyntheticEstimator, check_strategy, run_trajectory
 
-__all__ = ["SyntheticEstimator", "check_strategy", "run_trajectory"]
+__all__ = ["FaultyEstimator", "SyntheticEstimator", "check_executor", "check_strategy",
+           "run_trajectory"]
