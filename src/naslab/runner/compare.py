@@ -202,7 +202,7 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     unknown component names raise ConfigError naming the key, what was expected and what was
     received.
     """
-    import yaml
+    import yaml  # type: ignore[import-untyped,unused-ignore]
 
     from naslab import registry
 
@@ -350,7 +350,7 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     if isinstance(e, str):
         e = {"name": e}
     e = _check_keys(e, _EXECUTOR_KEYS, "executor", source)
-    executor = {"name": _label(e.get("name", "serial"), "executor.name", source),
+    executor: dict[str, Any] = {"name": _label(e.get("name", "serial"), "executor.name", source),
                 "workers": e.get("workers"), "address": e.get("address"),
                 "params": _params(e.get("params"), "executor.params", source)}
     if check_components:

@@ -298,8 +298,9 @@ class ProcessExecutor(Executor):
     def _spawn(self) -> _Worker:
         assert self._payload is not None
         parent, child = self._ctx.Pipe(duplex=True)
-        p = self._ctx.Process(target=_process_worker_main, name="naslab-worker",
-                              args=(child, self._payload, self.threads_per_worker))
+        p = self._ctx.Process(  # type: ignore[attr-defined]
+            target=_process_worker_main, name="naslab-worker",
+            args=(child, self._payload, self.threads_per_worker))
         p.start()
         child.close()
         return _Worker(p, parent)

@@ -155,6 +155,7 @@ def check_executor(make: Callable[[], Any], *, crashes: bool = True, tmp_dir: st
         for r in res:
             ref = run_task(est, tasks[r.ticket])
             assert r.error is None and r.evaluation is not None, r.error
+            assert ref.evaluation is not None
             assert dict(r.evaluation.metrics) == dict(ref.evaluation.metrics), "metrics differ"
             assert r.finished >= r.started > 0
 
@@ -164,10 +165,10 @@ def check_executor(make: Callable[[], Any], *, crashes: bool = True, tmp_dir: st
         ex.start(est)
         ex.submit(Task(100, bad, None, 1))
         ex.submit(Task(101, archs[0], None, 1))
-        res = {r.ticket: r for r in _drain(ex, 2)}
-        assert res[100].evaluation is None and "refusing" in (res[100].error or ""), res[100]
-        assert res[100].fatal is None
-        assert res[101].evaluation is not None
+        by = {r.ticket: r for r in _drain(ex, 2)}
+        assert by[100].evaluation is None and "refusing" in (by[100].error or ""), by[100]
+        assert by[100].fatal is None
+        assert by[101].evaluation is not None
 
         # 3. a NaslabError is fatal (the driver re-raises it)
         est = FaultyEstimator(fatal_on=[bad.choices])
@@ -202,11 +203,11 @@ def check_executor(make: Callable[[], Any], *, crashes: bool = True, tmp_dir: st
                 ex.submit(Task(400, dead, None, 1))
                 for i in range(1, 4):
                     ex.submit(Task(400 + i, archs[i], None, 1))
-                res = {r.ticket: r for r in _drain(ex, 4)}
-                assert res[400].evaluation is None and res[400].fatal is None, res[400]
-                assert "died" in (res[400].error or ""), res[400].error
+                got = {r.ticket: r for r in _drain(ex, 4)}
+                assert got[400].evaluation is None and got[400].fatal is None, got[400]
+                assert "died" in (got[400].error or ""), got[400].error
                 for i in range(1, 4):
-                    assert res[400 + i].evaluation is not None, res[400 + i].error
+                    assert got[400 + i].evaluation is not None, got[400 + i].error
                 # the pool is whole again: as many tasks at once as workers
                 for i in range(workers + 1):
                     ex.submit(Task(500 + i, archs[i], None, 1))
