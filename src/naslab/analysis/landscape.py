@@ -29,9 +29,9 @@ from naslab.errors import ConfigError
 @dataclass
 class FDC:
     fdc: float                     # Pearson correlation of value and distance to the optimum
-    optimum: tuple[int, ...]       # choices of the (first) optimum
+    optima: list[tuple[int, ...]]  # choices of every arch with the maximum value
     distance: np.ndarray           # per grid cell (flattened, C order)
-    by_distance: list[dict[str, float]]  # per distance: n, mean, max, min
+    by_distance: list[dict[str, float]]  # per distance: n, mean, min, max, quartiles
 
 
 def hamming_to(table_shape: tuple[int, ...], targets: np.ndarray) -> np.ndarray:
@@ -46,12 +46,13 @@ def hamming_to(table_shape: tuple[int, ...], targets: np.ndarray) -> np.ndarray:
 
 
 def fitness_distance(table: np.ndarray, *, targets: np.ndarray | None = None) -> FDC:
-    """FDC of ``table`` (one axis per choice) with respect to its maximum (or to the nearest of
-    ``targets``, e.g. every member of the optimum's isomorphism class)."""
+    """FDC of ``table`` (one axis per choice): distance to the nearest arch with the maximum
+    value (several archs can tie), or to the nearest of ``targets`` (e.g. every member of the
+    optima's isomorphism classes)."""
     y = np.asarray(table, dtype=np.float64)
     flat = y.ravel()
-    opt = np.unravel_index(int(np.argmax(flat)), y.shape)
-    tg = np.asarray([opt]) if targets is None else np.asarray(targets)
+    optima = np.argwhere(y == flat.max())
+    tg = optima if targets is None else np.asarray(targets)
     d = hamming_to(y.shape, tg)
     if d.std() == 0:
         raise ConfigError("every arch is at the same distance from the targets; FDC is undefined")
@@ -60,9 +61,11 @@ def fitness_distance(table: np.ndarray, *, targets: np.ndarray | None = None) ->
     for k in range(y.ndim + 1):
         sel = flat[d == k]
         if sel.size:
+            q25, q50, q75 = np.quantile(sel, [0.25, 0.5, 0.75])
             prof.append({"distance": k, "n": int(sel.size), "mean": float(sel.mean()),
-                         "max": float(sel.max()), "min": float(sel.min())})
-    return FDC(r, tuple(int(i) for i in opt), d, prof)
+                         "max": float(sel.max()), "min": float(sel.min()), "q25": float(q25),
+                         "median": float(q50), "q75": float(q75)})
+    return FDC(r, [tuple(int(i) for i in o) for o in optima], d, prof)
 
 
 def walk_eigenvalue(subset: tuple[int, ...], sizes: tuple[int, ...]) -> float:

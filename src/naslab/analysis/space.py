@@ -117,10 +117,13 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
     qs = {f"q{q * 100:g}": float(np.quantile(y, q)) for q in QUANTILES}
     top = float(y.max())
     near = {f"within_{d:g}": int((y >= top - d).sum()) for d in (0.1, 0.5, 1.0, 2.0)}
-    opt_i = int(np.argmax(y))
+    opt_all = np.nonzero(y == top)[0]  # archs can tie at the top
+    opt_i = int(opt_all[0])
     cls = space.class_ids()
     optimum = {"index": opt_i, "arch": str(space.from_index(opt_i)), "value": top,
-               "class_size": int((cls == cls[opt_i]).sum())}
+               "n_archs": int(opt_all.size),
+               "all": [str(space.from_index(int(i))) for i in opt_all],
+               "classes": int(np.unique(cls[opt_all]).size)}
     timings["distribution"] = time.perf_counter() - t0
 
     # best-of-N -----------------------------------------------------------------------------
@@ -146,7 +149,7 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
     # landscape -------------------------------------------------------------------------------
     t1 = time.perf_counter()
     fd = fitness_distance(table)
-    members = choices[cls == cls[opt_i]]
+    members = choices[np.isin(cls, cls[opt_all])]
     fd_cls = fitness_distance(table, targets=members)
     rho = autocorrelation_exact(an, table.shape, max_lag)
     rho_sim = simulate_walks(table, walks=walks, steps=walk_steps, max_lag=max_lag, seed=seed)
@@ -167,7 +170,7 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
         target=bench.name, n_max=int(n_max), n_archs=M, metric=metric, edges=edges, ops=ops,
         values=y, quantiles=qs, near_optimum=near, optimum=optimum, best_of_n=curves,
         best_of_n_check=check, anova=an,
-        fdc={"to_optimum": fd.fdc, "to_optimum_class": fd_cls.fdc, "optimum": optimum["arch"],
+        fdc={"to_optimum": fd.fdc, "to_optimum_class": fd_cls.fdc, "optima": optimum["all"],
              "by_distance": fd.by_distance, "by_distance_class": fd_cls.by_distance},
         autocorr={"exact": rho.tolist(), "simulated": rho_sim.tolist(),
                   "max_abs_diff": float(np.max(np.abs(rho - rho_sim))),

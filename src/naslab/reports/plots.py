@@ -207,7 +207,7 @@ def final_figure(groups: dict[str, list[RunData]], order: list[str], col: dict[s
         v = v[np.isfinite(v)]
         if not v.size:
             continue
-        ax.boxplot(v, positions=[i], vert=False, widths=0.55, showfliers=False,
+        ax.boxplot(v, positions=[i], **_horizontal(), widths=0.55, showfliers=False,
                    medianprops={"color": col[name], "lw": 2},
                    boxprops={"color": col[name]}, whiskerprops={"color": col[name]},
                    capprops={"color": col[name]})
@@ -220,6 +220,13 @@ def final_figure(groups: dict[str, list[RunData]], order: list[str], col: dict[s
     ax.set_xlabel("test accuracy of the final incumbent (%)   [box: quartiles, diamond: mean]")
     ax.set_title(title)
     return fig
+
+
+def _horizontal() -> dict[str, Any]:
+    import matplotlib
+
+    major, minor = (int(x) for x in matplotlib.__version__.split(".")[:2])
+    return {"orientation": "horizontal"} if (major, minor) >= (3, 10) else {"vert": False}
 
 
 def single_run_figure(run: RunData, title: str) -> Any:
