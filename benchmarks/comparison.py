@@ -58,7 +58,7 @@ def one(dataset: str, strategies: list[str], seeds: int, budget: int, out: Path,
         from naslab.reports import build_report
 
         t1 = time.perf_counter()
-        rep = build_report(st, name, out / f"report-{dataset}")
+        rep = build_report(st, name, out / f"report-{dataset}", dpi=80)
         out_d["report_s"] = time.perf_counter() - t1
         out_d["report_dir"] = str(out / f"report-{dataset}")
         out_d["figures"] = rep.figures

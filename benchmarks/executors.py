@@ -104,16 +104,18 @@ def main() -> None:
     est = registry.create("estimator", "train", dataset="digits", epochs=args.epochs)
     work = tasks(args.tasks)
     warm = [Task(10_000 + i, t.arch, None, 1) for i, t in enumerate(tasks(args.workers, seed=99))]
-    execs: list[tuple[str, int, Executor]] = [("serial", 1, SerialExecutor()),
-                                              ("process", args.workers,
-                                               ProcessExecutor(args.workers, threads_per_worker=1))]
+    execs: list[tuple[str, int, Executor]] = [
+        ("serial", 1, SerialExecutor()),
+        # one worker: the executor's own overhead (IPC, pickling) against serial
+        ("process", 1, ProcessExecutor(1, threads_per_worker=1)),
+        ("process", args.workers, ProcessExecutor(args.workers, threads_per_worker=1))]
     if not args.skip_ray:
         from naslab.runner.ray_executor import RayExecutor
 
         execs.append(("ray", args.workers, RayExecutor(args.workers, threads_per_worker=1)))
     load0 = os.getloadavg()
     startup: dict[str, float] = {}
-    runs: dict[str, list[float]] = {name: [] for name, _, _ in execs}
+    runs: dict[str, list[float]] = {f"{n}-{w}": [] for n, w, _ in execs}
     metrics: dict[str, dict] = {}
     import multiprocessing as mp
 
@@ -122,15 +124,17 @@ def main() -> None:
     controls: list[float] = []
     try:
         for name, w, ex in execs:
-            startup[name] = warm_up(ex, est, warm[:w])
-            print(f"{name}: startup {startup[name]:.1f} s", flush=True)
+            key = f"{name}-{w}"
+            startup[key] = warm_up(ex, est, warm[:w])
+            print(f"{key}: startup {startup[key]:.1f} s", flush=True)
         # rounds alternate the modes, so that a change in the machine's load hits all of them
         for rnd in range(args.rounds):
-            for name, _, ex in execs:
+            for name, w, ex in execs:
+                key = f"{name}-{w}"
                 t, m = batch(ex, work)
-                runs[name].append(t)
-                metrics.setdefault(name, m)
-                print(f"round {rnd}: {name} {t:.1f} s", flush=True)
+                runs[key].append(t)
+                metrics.setdefault(key, m)
+                print(f"round {rnd}: {key} {t:.1f} s", flush=True)
             controls.append(control(pool, args.workers))
             print(f"round {rnd}: control {controls[-1]:.2f}x", flush=True)
     finally:
@@ -138,12 +142,13 @@ def main() -> None:
         for _, _, ex in execs:
             ex.shutdown()
     load1 = os.getloadavg()
-    ser = {"metrics": metrics["serial"]}
+    ser = {"metrics": metrics["serial-1"]}
     rows = []
     for name, w, _ in execs:
-        ratios = [a / b for a, b in zip(runs["serial"], runs[name])]
-        rows.append((name, w, {"startup": startup[name], "run": statistics.median(runs[name]),
-                               "speedup": statistics.median(ratios), "metrics": metrics[name]}))
+        key = f"{name}-{w}"
+        ratios = [a / b for a, b in zip(runs["serial-1"], runs[key])]
+        rows.append((name, w, {"startup": startup[key], "run": statistics.median(runs[key]),
+                               "speedup": statistics.median(ratios), "metrics": metrics[key]}))
 
     # correctness before speed: every mode trained the same networks to the same numbers
     def results(m: dict) -> dict:  # timings (train_time_s) differ between runs by nature
