@@ -286,8 +286,8 @@ def list_components(kind: str = typer.Argument(..., help="spaces | strategies | 
     from naslab import registry
 
     k = kind[:-1] if kind.endswith("s") and kind[:-1] in registry.KIND_PACKAGES else kind
-    if k == "strategie":
-        k = "strategy"
+    if kind.endswith("ies") and kind[:-3] + "y" in registry.KIND_PACKAGES:
+        k = kind[:-3] + "y"  # strategies, proxies
     for n in registry.names(k):
         obj = registry.get(k, n)
         doc = (obj.__doc__ or "").strip().splitlines()
