@@ -10,9 +10,10 @@ from naslab.strategies.successive_halving import _MultiFidelity
 
 @register("strategy", "hyperband", aliases=("hb",))
 class Hyperband(_MultiFidelity):
-    """Hyperband: successive-halving brackets that trade many cheap evaluations for few long
-    ones, cycled from the most aggressive bracket (``s = s_max``) to plain full-fidelity
-    random search (``s = 0``), then repeated.
+    """Hyperband (Li et al. 2018): successive-halving brackets of varying aggressiveness.
+
+    The brackets trade many cheap evaluations for few long ones, cycled from the most
+    aggressive (``s = s_max``) to plain full-fidelity random search (``s = 0``), then repeated.
 
     Bracket ``s`` starts ``n = ceil((s_max + 1) / (s + 1) * eta**s)`` fresh architectures at the
     fidelity ``max * eta**-s`` and keeps ``floor(n * eta**-i)`` of them at rung ``i`` (Li et

@@ -246,8 +246,10 @@ class _MultiFidelity(Strategy):
 
 @register("strategy", "sh", aliases=("successive_halving",))
 class SuccessiveHalving(_MultiFidelity):
-    """Successive halving, repeated: each bracket evaluates ``n_configs`` fresh architectures at
-    the lowest fidelity and promotes the best ``1/eta`` rung by rung to the highest.
+    """Successive halving (Jamieson & Talwalkar 2016), repeated bracket after bracket.
+
+    Each bracket evaluates ``n_configs`` fresh architectures at the lowest fidelity and
+    promotes the best ``1/eta`` rung by rung to the highest.
 
     Parameters
     ----------
