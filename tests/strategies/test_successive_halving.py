@@ -147,3 +147,12 @@ def test_sh_beats_random_search_at_equal_simulated_cost(tabular_c10) -> None:  #
         diffs.append(acc["sh"] - acc["rs"])
     assert sum(diffs) / len(diffs) > 0.15, diffs
     assert sum(d > 0 for d in diffs) > 2 * sum(d < 0 for d in diffs), diffs
+
+
+def test_an_estimator_without_fidelities_is_refused_clearly() -> None:
+    with pytest.raises(ConfigError, match="sh evaluates at several fidelities, but the estimator "
+                                          "declares none"):
+        _setup("sh", accepted=None, est_max=None)
+    # an explicit range works without one (e.g. driven outside the runner)
+    assert _setup("sh", accepted=None, est_max=None, max_fidelity=81, min_fidelity=9).ladder_ == (
+        9.0, 27.0, 81.0)

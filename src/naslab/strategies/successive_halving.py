@@ -110,8 +110,11 @@ class _MultiFidelity(Strategy):
             elif accepted:
                 top = max(accepted)
             else:
-                raise ConfigError("max_fidelity is needed: the estimator declares no highest "
-                                  "fidelity")
+                raise ConfigError(
+                    f"{getattr(self, 'registry_name', type(self).__name__)} evaluates at several "
+                    f"fidelities, but the estimator declares none (it has no training budget to "
+                    f"cut, e.g. a zero-cost proxy); use an estimator with fidelities (tabular, "
+                    f"train) or pass max_fidelity=")
             if self.min_fidelity is not None:
                 low = _number("min_fidelity", self.min_fidelity)
             elif accepted:
