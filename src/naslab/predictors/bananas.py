@@ -121,7 +121,7 @@ class BananasPredictor(EncodedPredictor):
             xt = torch.from_numpy(((X - self.x_mean_) / self.x_std_).astype(np.float32))
             yt = torch.tensor(ys, dtype=torch.float32)
             net = _EnsembleMLP(e, d, int(self.width), int(self.layers), gen)
-            opt = torch.optim.Adam(net.parameters(), lr=float(self.lr))
+            opt = torch.optim.Adam(net.parameters(), lr=float(self.lr), fused=True)
             for _ in range(int(self.epochs)):
                 # each member its own order: argsort of uniform noise = E random permutations
                 perm = torch.argsort(torch.rand(e, n, generator=gen), dim=1)

@@ -167,7 +167,7 @@ class GCNPredictor(Predictor):
                 model = _build_model(x.shape[-1], int(self.hidden), int(self.layers), self.pool,
                                      float(self.dropout)).to(af.device)
                 opt = torch.optim.Adam(model.parameters(), lr=float(self.lr),
-                                       weight_decay=float(self.weight_decay))
+                                       weight_decay=float(self.weight_decay), fused=True)
                 sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, int(self.epochs))
                 model.train()
                 for _ in range(int(self.epochs)):

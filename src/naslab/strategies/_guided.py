@@ -1,0 +1,191 @@
+"""Shared machinery of predictor-guided strategies (Neural Predictor, BANANAS).
+
+The strategy keeps every (architecture, objective score) it was told. It proposes ``n_init``
+random architectures, then repeatedly fits a fresh predictor on everything told so far and
+queues the ``k`` architectures its acquisition picks; ``ask`` hands out the queue, so the
+predictor is re-fitted every ``k`` queries. No architecture is proposed twice (with
+``dedup="canonical"``, no two members of one isomorphism class either).
+
+State: the told data, the queue and the asked set are stored as JSON; the predictor is *not*
+serialised. Fitting is deterministic given (data, seed), so a restored strategy re-fits the
+model it had from ``data[:fitted_on]`` with the same seed when it needs it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from naslab.errors import ConfigError
+from naslab.estimators.base import Evaluation
+from naslab.seeding import derive_seed
+from naslab.spaces.base import Architecture
+from naslab.strategies.base import Strategy, positive_int
+
+DEDUP = ("canonical", "exact")
+
+
+class PredictorGuided(Strategy):
+    """Base class: subclasses set the hyper-parameters in ``__init__`` and implement
+    :meth:`_acquire`."""
+
+    predictor: Any
+    predictor_params: dict[str, Any] | None
+    n_init: int
+    k: int
+    dedup: str
+
+    # setup --------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        from naslab import registry
+        from naslab.predictors.base import Predictor
+
+        self.n_init = positive_int("n_init", self.n_init)
+        self.k = positive_int("k", self.k)
+        if self.dedup not in DEDUP:
+            raise ConfigError(f"dedup must be one of {', '.join(DEDUP)}, got {self.dedup!r}")
+        if isinstance(self.predictor, Predictor):
+            if self.predictor_params:
+                raise ConfigError("predictor_params applies to a predictor given by name; "
+                                  "configure a Predictor instance directly")
+            self._proto = self.predictor.clone()
+        elif isinstance(self.predictor, str):
+            self._proto = registry.create("predictor", self.predictor,
+                                          **dict(self.predictor_params or {}))
+        else:
+            raise ConfigError(f"predictor must be a registered predictor name or a Predictor, "
+                              f"got {self.predictor!r}")
+        self._check_predictor(self._proto)
+        self._data: list[tuple[Architecture, float]] = []
+        self._asked: list[Architecture] = []
+        self._keys: set[Any] = set()
+        self._queue: list[Architecture] = []
+        self._n_failed = 0
+        self._fits = 0
+        self._fitted_on = 0
+        self._model: Any = None
+        self._model_key: tuple[int, int] | None = None
+        try:
+            self._size: int | None = len(self.space)
+        except TypeError:
+            self._size = None
+
+    def _check_predictor(self, proto: Any) -> None:
+        """Subclass hook: reject predictors the acquisition cannot use."""
+
+    # helpers ------------------------------------------------------------------------------
+    def _key(self, arch: Architecture) -> Any:
+        if self.dedup == "canonical":
+            return self.space.canonical(arch).choices
+        return arch.choices
+
+    def seen(self, arch: Architecture) -> bool:
+        """Whether ``arch`` (or, with canonical dedup, an isomorphic arch) was asked already."""
+        return self._key(arch) in self._keys
+
+    def _exhausted(self) -> bool:
+        if self._size is None:
+            return False
+        if self.dedup == "exact":
+            return len(self._keys) >= self._size
+        return False  # checked by _random_unseen's attempt limit
+
+    def _random_unseen(self, exclude: set[Any] | None = None, attempts: int = 1000) -> Architecture | None:
+        """A uniformly random architecture not asked before (None after ``attempts`` tries)."""
+        for _ in range(attempts):
+            a = self.space.sample(self.rng)
+            key = self._key(a)
+            if key not in self._keys and (exclude is None or key not in exclude):
+                return a
+        return None
+
+    def _mark(self, arch: Architecture) -> None:
+        self._asked.append(arch)
+        self._keys.add(self._key(arch))
+
+    @property
+    def n_pending(self) -> int:
+        return len(self._asked) - len(self._data) - self._n_failed
+
+    def model(self) -> Any:
+        """The predictor fitted on the first ``fitted_on`` told results (re-fitted after a
+        restore, deterministically)."""
+        key = (self._fits, self._fitted_on)
+        if self._model is None or self._model_key != key:
+            data = self._data[: self._fitted_on]
+            proto = self._proto
+            seed = derive_seed(self.seed, self._fits)
+            model = proto.clone(seed=seed) if "seed" in proto.get_params() else proto.clone()
+            model.fit([a for a, _ in data], np.array([s for _, s in data]))
+            self._model, self._model_key = model, key
+        return self._model
+
+    def _refit(self) -> Any:
+        self._fits += 1
+        self._fitted_on = len(self._data)
+        self._model = None
+        return self.model()
+
+    # ask / tell ---------------------------------------------------------------------------
+    def ask(self, n: int = 1) -> list[Architecture]:
+        out: list[Architecture] = []
+        while len(out) < n:
+            arch = self._next()
+            if arch is None:
+                break
+            self._mark(arch)
+            out.append(arch)
+        return out
+
+    def _next(self) -> Architecture | None:
+        while self._queue:
+            a = self._queue.pop(0)
+            if not self.seen(a):  # an isomorph may have been asked since it was queued
+                return a
+        if self._exhausted():
+            return None
+        told = len(self._data)
+        if len(self._asked) < self.n_init or (told < self.n_init and self.n_pending == 0):
+            return self._random_unseen()
+        if told < self.n_init:
+            return None  # waiting for the initial results
+        if told > self._fitted_on or self._fits == 0:
+            model = self._refit()
+        else:
+            model = self.model()  # no new results (all pending): same model, new draws
+        self._queue = list(self._acquire(model, self.k))
+        if not self._queue:
+            return self._random_unseen()
+        return self._queue.pop(0)
+
+    def _acquire(self, model: Any, k: int) -> list[Architecture]:
+        """Up to ``k`` unseen architectures to evaluate next, best first."""
+        raise NotImplementedError
+
+    def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
+        self._data.append((arch, self.objective.score(evaluation)))
+
+    def tell_failed(self, arch: Architecture, error: str) -> None:
+        self._n_failed += 1
+
+    # state --------------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {
+            "data": [[self._arch_json(a), s] for a, s in self._data],
+            "asked": [self._arch_json(a) for a in self._asked],
+            "queue": [self._arch_json(a) for a in self._queue],
+            "n_failed": self._n_failed,
+            "fits": self._fits,
+            "fitted_on": self._fitted_on,
+        }
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self._data = [(self._arch_from(a), float(s)) for a, s in state["data"]]
+        self._asked = [self._arch_from(a) for a in state["asked"]]
+        self._keys = {self._key(a) for a in self._asked}
+        self._queue = [self._arch_from(a) for a in state["queue"]]
+        self._n_failed = int(state["n_failed"])
+        self._fits = int(state["fits"])
+        self._fitted_on = int(state["fitted_on"])
+        self._model, self._model_key = None, None
