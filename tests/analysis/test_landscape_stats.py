@@ -82,3 +82,15 @@ def test_isomorphism_statistics(nb201_c10) -> None:  # type: ignore[no-untyped-d
     rng = np.random.default_rng(0)
     sims = [len(set(cls[rng.choice(15625, 50, replace=False)])) for _ in range(4000)]
     assert ex[-1] == pytest.approx(np.mean(sims), abs=4 * np.std(sims) / np.sqrt(4000))
+
+
+def test_zero_output_archs_are_exactly_the_chance_level_ones(nb201_c10, c10) -> None:  # type: ignore[no-untyped-def]
+    from naslab.analysis.space import zero_output
+
+    choices, y, _ = c10
+    z = zero_output(choices)
+    assert z.sum() == 341
+    # on cifar10 (10 classes) they, and only they, score chance level
+    assert np.all(y[z] == pytest.approx(10.0)) and np.all(y[~z] > 10.0 + 1e-6)
+    assert z[nb201_c10.space.index(nb201_c10.space.parse(
+        "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|"))]

@@ -128,6 +128,30 @@ def test_budget_of_the_comparison_cuts_longer_runs(tmp_path, tabular_c10) -> Non
         assert row["final_test"] == st.trials(row["experiment"])[11].incumbent_test
 
 
+def test_cost_budget_cuts_where_the_runner_would(tmp_path, tabular_c10) -> None:  # type: ignore[no-untyped-def]
+    from naslab.runner import Experiment, MaxSimulatedSeconds
+    from naslab.spaces.base import get_space
+    from naslab.strategies.random_search import RandomSearch
+
+    st = make_group(tmp_path / "c.db", {"nb201/cifar10": tabular_c10}, seeds=range(3), trials=30,
+                    strategies=("rs",))
+    limit = 6 * 3600.0  # reached after about 12 of the 30 recorded trials
+    cfg, members = st.group("cmp")
+    cfg["budget"] = {"max_simulated_s": limit}
+    st.open_group("cmp-cost", cfg)
+    for e, lab in members:
+        st.add_to_group("cmp-cost", e, lab)
+    build_report(st, "cmp-cost", tmp_path / "out")
+    ledger = {r["experiment"]: r for r in
+              json.loads((tmp_path / "out" / "tables" / "cost_ledger.json").read_text())}
+    for e, lab in members:
+        # the runner replaying the recorded run under the smaller budget keeps the same prefix
+        res = Experiment(get_space("nb201"), RandomSearch(), tabular_c10,
+                         termination=MaxSimulatedSeconds(limit), storage=st, seed=lab["seed"]).run()
+        assert res.experiment_id == e
+        assert ledger[e]["trials"] == res.n_trials < 30
+
+
 def test_several_targets_get_a_section_each(tmp_path, tabular_c10, data_dir) -> None:  # type: ignore[no-untyped-def]
     from naslab.estimators.tabular import TabularEstimator
 
@@ -170,3 +194,39 @@ def test_report_is_reproducible(report, tmp_path) -> None:  # type: ignore[no-un
     build_report(st, "cmp", tmp_path / "again")
     for t in ("final_nb201-cifar10.json", "cost_ledger.csv", "curves_nb201-cifar10.json"):
         assert (tmp_path / "again" / "tables" / t).read_bytes() == (out / "tables" / t).read_bytes()
+
+
+def test_runs_without_trials_or_test_accuracy(tmp_path, tabular_c10) -> None:  # type: ignore[no-untyped-def]
+    """A run with no trials yet and a run whose estimator gives no test accuracy still make a
+    report: curves of the validation accuracy, ranks on it, and notes that say so."""
+    import dataclasses
+
+    from naslab.runner import Experiment, InMemoryStorage, MaxTrials
+    from naslab.spaces.base import get_space
+    from naslab.strategies.random_search import RandomSearch
+
+    st = SQLiteStorage(tmp_path / "d.db")
+    mem = InMemoryStorage()
+    res = Experiment(get_space("nb201"), RandomSearch(), tabular_c10, termination=MaxTrials(10),
+                     storage=mem, seed=1).run()
+    info = mem.experiment(res.experiment_id)
+    st.open_experiment("notest", info.config, {**info.meta, "optimum_test_acc": None,
+                                                "test_unavailable": "no test file"})
+    st.record_trials("notest", [dataclasses.replace(
+        t, metrics={k: v for k, v in t.metrics.items() if k != "test_acc"}, incumbent_test=None)
+        for t in res.trials])
+    st.open_experiment("empty", info.config | {"seed": 7}, info.meta)
+    st.open_group("g", {"kind": "comparison", "budget": {"max_trials": 10}})
+    st.add_to_group("g", "notest", {"strategy": "rs", "seed": 1, "target": "nb201/cifar10"})
+    st.add_to_group("g", "empty", {"strategy": "re", "seed": 7, "target": "nb201/cifar10"})
+    out = build_report(st, "g", tmp_path / "out")
+    html = out.index.read_text()
+    assert "Test accuracy is not available" in html and "no test file" in html
+    assert "1 run(s) have no trials recorded yet" in html
+    rows = {r["strategy"]: r for r in json.loads(
+        (tmp_path / "out" / "tables" / "final_nb201-cifar10.json").read_text())}
+    assert rows["rs"]["compared_on"] == "val_acc" and rows["rs"]["test_mean"] is None
+    assert rows["rs"]["val_mean"] == pytest.approx(res.trials[-1].incumbent_objective)
+    curves = json.loads((tmp_path / "out" / "tables" / "curves_nb201-cifar10.json").read_text())
+    assert curves["metric"] == "val" and list(curves["strategies"]) == ["rs"]
+    assert build_report(st, "empty", tmp_path / "e").figures == ["anytime_nb201-cifar10"]

@@ -148,21 +148,30 @@ def _target_section(data: ReportData, target: str, save_png: Any,
     opts = {r.optimum for rs in groups.values() for r in rs if r.optimum is not None}
     optimum = max(opts) if opts else None
     s = slug(target)
-    curves = plots.anytime_curves(groups)
-    save_table(f"curves_{s}", _curves_json(curves))
-    parts = [f'<section id="t-{H.esc(s)}"><h2>{H.esc(target)}</h2>']
     single = data.kind == "experiment"
     test_missing = all(not np.isfinite(r.inc_test).any() for rs in groups.values() for r in rs)
+    curves = plots.anytime_curves(groups, metric="val" if test_missing else "test")
+    save_table(f"curves_{s}", _curves_json(curves))
+    parts = [f'<section id="t-{H.esc(s)}"><h2>{H.esc(target)}</h2>']
     if test_missing:
         why = next((r.test_unavailable for rs in groups.values() for r in rs if r.test_unavailable),
                    "the runs recorded no test accuracy")
-        parts.append(f'<p class="note">Test accuracy is not available for this target ({H.esc(why)}); '
-                     f'the figures show nothing for it. Validation accuracy is in the tables.</p>')
+        parts.append(f'<p class="note"><b>Test accuracy is not available</b> for this target '
+                     f'({H.esc(why)}): the curves show the incumbent\'s <b>validation</b> '
+                     f'accuracy (what the search optimised), there is no regret, and the test '
+                     f'columns of the tables are empty.</p>')
+        optimum = None
+    empty = [r.exp_id for rs in groups.values() for r in rs if not r.n_trials]
+    if empty:
+        parts.append(f'<p class="note">{len(empty)} run(s) have no trials recorded yet and are '
+                     f'left out of the curves: {H.esc(", ".join(empty[:10]))}'
+                     f'{" ..." if len(empty) > 10 else ""}</p>')
 
     best = rows[0] if rows else None
     if single:
         run = next(iter(groups.values()))[0]
         parts.append(H.facts(_single_facts(run)))
+    if single and run.n_trials:
         fig = plots.single_run_figure(run, f"{run.strategy} on {target}, seed {run.seed}")
         name = f"trials_{s}"
         png = plots.png_bytes(fig)
@@ -171,11 +180,12 @@ def _target_section(data: ReportData, target: str, save_png: Any,
                               "Every trial's validation accuracy (what the strategy saw) and test "
                               "accuracy, and the incumbent (best validation so far) with its test "
                               "accuracy. The dotted line is the best test accuracy in the space."))
-    else:
+    elif not single:
         n_seeds = max(len(v) for v in groups.values())
+        k = "val" if test_missing else "test"
         parts.append(H.facts([
-            ("best strategy (mean final test acc.)", H.esc(best["strategy"]) if best else "–"),
-            ("its mean ± std", f"{H.fmt(best['test_mean'])} ± {H.fmt(best['test_std'])}" if best else "–"),
+            (f"best strategy (mean final {k} acc.)", H.esc(best["strategy"]) if best else "–"),
+            ("its mean ± std", f"{H.fmt(best[k + '_mean'])} ± {H.fmt(best[k + '_std'])}" if best else "–"),
             ("best in space", H.fmt(optimum)),
             ("runs per strategy", str(n_seeds)),
             ("trials per run (mean)", H.fmt(best["trials_mean"], ".0f") if best else "–"),
@@ -196,7 +206,8 @@ def _target_section(data: ReportData, target: str, save_png: Any,
            "all its runs reached.")))
     if not single:
         fig = plots.final_figure(groups, order, col, data.baseline, optimum,
-                                 f"{target}: final incumbent of every run")
+                                 f"{target}: final incumbent of every run",
+                                 metric="val" if test_missing else "test")
         name = f"final_{s}"
         png = plots.png_bytes(fig)
         save_png(name, png)
@@ -204,8 +215,9 @@ def _target_section(data: ReportData, target: str, save_png: Any,
             ("strategy", "strategy", lambda v: H.esc(str(v))),
             ("rank", "rank", lambda v: H.fmt(v, "g")),
             ("runs", "runs", lambda v: H.fmt(v, "d")),
-            ("test_mean", "test acc. mean", lambda v: H.fmt(v)),
-            ("test_std", "± std", lambda v: H.fmt(v)),
+            ("test_mean" if not test_missing else "val_mean",
+             "test acc. mean" if not test_missing else "val. acc. mean", lambda v: H.fmt(v)),
+            ("test_std" if not test_missing else "val_std", "± std", lambda v: H.fmt(v)),
             ("regret_mean", "regret", lambda v: H.fmt(v, ".3f")),
             ("val_mean", "val acc. (seen)", lambda v: H.fmt(v)),
             ("mean_rank_over_seeds", "mean rank / seed", lambda v: H.fmt(v)),
@@ -249,7 +261,7 @@ def _single_facts(run: RunData) -> list[tuple[str, str]]:
 
 
 def _curves_json(curves: dict[str, Any]) -> dict[str, Any]:
-    return {"cost_grid_s": curves["cost_grid_s"],
+    return {"metric": curves["metric"], "cost_grid_s": curves["cost_grid_s"],
             "strategies": {k: dict(v) for k, v in curves["strategies"].items()}}
 
 

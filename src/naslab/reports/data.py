@@ -185,10 +185,19 @@ def _budget_prefix(budget: dict[str, Any], cols: dict[str, list[Any]]) -> int:
     term = make_termination(budget.get("max_trials"), budget.get("max_simulated_s"),
                             budget.get("max_wall_s"))
     sim, wall = cols["cum_simulated_s"], cols["cum_wall_s"]
-    for i in range(len(sim)):
-        if term.done(Progress(i, 0, sim[i - 1] if i else 0.0, wall[i])):
-            return i
-    return len(sim)
+
+    def done(i: int) -> bool:  # is the budget met before trial i starts?
+        return term.done(Progress(i, 0, sim[i - 1] if i else 0.0, wall[i]))
+
+    # the progress is cumulative, so "done" flips once: bisect for the first trial it holds at
+    lo, hi = 0, len(sim)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if done(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def _baseline(gcfg: dict[str, Any] | None, runs: list[RunData]) -> str | None:

@@ -73,38 +73,46 @@ def _pad(rows: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def anytime_curves(groups: dict[str, list[RunData]], *, points: int = 160) -> dict[str, Any]:
-    """Per strategy: mean and 95 % CI half-width of the incumbent's test accuracy and regret
-    after each trial, and on a common log-spaced grid of simulated search cost.
+def anytime_curves(groups: dict[str, list[RunData]], *, points: int = 160,
+                   metric: str = "test") -> dict[str, Any]:
+    """Per strategy: mean and 95 % CI half-width of the incumbent's test accuracy (``metric=
+    "val"``: its validation accuracy, for runs without test accuracy) and regret after each
+    trial, and on a common log-spaced grid of simulated search cost.
 
     On the cost grid a run's value at cost c is its incumbent after the last trial finished
     by c. A strategy's cost curve spans the costs where every one of its runs has a value
     (from its latest first trial to its cheapest complete run), so each point averages all runs.
+    Runs without trials are left out of the curves.
     """
-    out: dict[str, Any] = {"strategies": {}}
+    out: dict[str, Any] = {"strategies": {}, "metric": metric}
     firsts = [r.cum_sim[0] for rs in groups.values() for r in rs if r.cum_sim.size and r.cum_sim[0] > 0]
     lasts = [r.cum_sim[-1] for rs in groups.values() for r in rs if r.cum_sim.size]
     have_cost = bool(firsts) and max(lasts, default=0.0) > 0
     grid = (np.geomspace(min(firsts), max(lasts), points) if have_cost else np.zeros(0))
     out["cost_grid_s"] = grid
-    for name, runs in groups.items():
-        test = _pad([r.inc_test for r in runs])
-        opt = np.array([np.nan if r.optimum is None else r.optimum for r in runs])[:, None]
+    for name, all_runs in groups.items():
+        runs = [r for r in all_runs if r.n_trials]
+        if not runs:
+            continue
+        vals = [r.inc_test if metric == "test" else r.inc_val for r in runs]
+        test = _pad(vals)
+        opt = np.array([np.nan if r.optimum is None or metric != "test" else r.optimum
+                        for r in runs])[:, None]
         reg = opt - test
         m, h, n = mean_ci(test)
         rm, rh, _ = mean_ci(reg)
         entry: dict[str, Any] = {"trials": np.arange(1, test.shape[1] + 1), "test_mean": m,
                                  "test_ci": h, "n": n, "regret_mean": rm, "regret_ci": rh}
         if have_cost:
-            lo = max(r.cum_sim[0] for r in runs if r.cum_sim.size)
-            hi = min(r.cum_sim[-1] for r in runs if r.cum_sim.size)
+            lo = max(r.cum_sim[0] for r in runs)
+            hi = min(r.cum_sim[-1] for r in runs)
             sel = (grid >= lo) & (grid <= hi)
             g = grid[sel]
             at = np.full((len(runs), g.size), np.nan)
-            for i, r in enumerate(runs):
+            for i, (r, v) in enumerate(zip(runs, vals)):
                 k = np.searchsorted(r.cum_sim, g, side="right") - 1
                 ok = k >= 0
-                at[i, ok] = r.inc_test[k[ok]]
+                at[i, ok] = v[k[ok]]
             cm, ch, _ = mean_ci(at)
             crm, crh, _ = mean_ci(opt - at)
             entry.update({"cost_s": g, "cost_test_mean": cm, "cost_test_ci": ch,
@@ -155,16 +163,19 @@ def anytime_figure(curves: dict[str, Any], col: dict[str, str], baseline: str | 
             if has_regret:
                 _band(axes[1, 1], hrs, c["cost_regret_mean"], c["cost_regret_ci"], col[name], lab, bl)
     ax = axes[0, 0]
-    ax.set_title("test accuracy of the incumbent")
+    what = "test" if curves.get("metric", "test") == "test" else "validation"
+    ax.set_title(f"{what} accuracy of the incumbent")
     ax.set_xlabel("trials (queries)")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel(f"{what} accuracy (%)")
     if optimum is not None:
         for a in axes[0]:
             a.axhline(optimum, color="k", lw=0.8, ls=":")
         ax.annotate(f"best in space {optimum:.2f}", xy=(1.0, optimum), xycoords=("axes fraction", "data"),
                     ha="right", va="bottom", fontsize=8)
     if lows:
-        top = optimum if optimum is not None else max(np.nanmax(c["test_mean"]) for c in curves["strategies"].values())
+        top = optimum if optimum is not None else max(
+            float(np.nanmax(c["test_mean"])) for c in curves["strategies"].values()
+            if np.isfinite(c["test_mean"]).any())
         lo = min(lows)
         pad = 0.08 * max(top - lo, 0.1)
         for a in axes[0]:
@@ -173,7 +184,7 @@ def anytime_figure(curves: dict[str, Any], col: dict[str, str], baseline: str | 
         a = axes[0, 1]
         a.set_xscale("log")
         plain_log_axis(a.xaxis)
-        a.set_title("test accuracy against simulated search cost")
+        a.set_title(f"{what} accuracy against simulated search cost")
         a.set_xlabel("simulated search cost (hours, log)")
     if has_regret:
         for j in range(ncols):
@@ -191,19 +202,24 @@ def anytime_figure(curves: dict[str, Any], col: dict[str, str], baseline: str | 
             else:
                 a.set_xlabel("trials (queries)")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6))
+    if labels:
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6))
+    else:
+        axes[0, 0].text(0.5, 0.5, "no trials recorded", transform=axes[0, 0].transAxes,
+                        ha="center", va="center", color="#888888")
     fig.suptitle(title, fontsize=11.5, fontweight="bold")
     return fig
 
 
 def final_figure(groups: dict[str, list[RunData]], order: list[str], col: dict[str, str],
-                 baseline: str | None, optimum: float | None, title: str) -> Any:
-    """Final test accuracy of every run, per strategy (box and points)."""
+                 baseline: str | None, optimum: float | None, title: str,
+                 metric: str = "test") -> Any:
+    """Final test (or validation) accuracy of every run, per strategy (box and points)."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.4, 0.55 * len(order) + 1.3), layout="constrained")
     rng = np.random.default_rng(0)  # jitter only
     for i, name in enumerate(reversed(order)):
-        v = np.array([r.final_test for r in groups[name]])
+        v = np.array([r.final_test if metric == "test" else r.final_val for r in groups[name]])
         v = v[np.isfinite(v)]
         if not v.size:
             continue
@@ -217,7 +233,8 @@ def final_figure(groups: dict[str, list[RunData]], order: list[str], col: dict[s
     ax.set_yticklabels([f"{n} (baseline)" if n == baseline else n for n in reversed(order)])
     if optimum is not None:
         ax.axvline(optimum, color="k", lw=0.8, ls=":")
-    ax.set_xlabel("test accuracy of the final incumbent (%)   [box: quartiles, diamond: mean]")
+    what = "test" if metric == "test" else "validation"
+    ax.set_xlabel(f"{what} accuracy of the final incumbent (%)   [box: quartiles, diamond: mean]")
     ax.set_title(title)
     return fig
 

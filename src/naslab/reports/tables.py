@@ -34,18 +34,26 @@ def final_table(data: ReportData, target: str) -> list[dict[str, Any]]:
     against random search (two-sided) with effect sizes, mean costs."""
     groups = data.strategies(target)
     base = data.baseline if data.baseline in groups else None
-    base_final = (np.array([r.final_test for r in groups[base]]) if base is not None else None)
+    # rank and test on test accuracy; on validation accuracy when no run recorded test accuracy
+    on_test = any(np.isfinite(r.final_test) for rs in groups.values() for r in rs)
+
+    def score(r: RunData) -> float:
+        return r.final_test if on_test else r.final_val
+
+    base_final = (np.array([score(r) for r in groups[base]]) if base is not None else None)
     rows = []
     for name, runs in groups.items():
-        final = np.array([r.final_test for r in runs])
+        final = np.array([score(r) for r in runs])
         val = np.array([r.final_val for r in runs])
         reg = np.array([(r.optimum - r.final_test) if r.optimum is not None else np.nan
                         for r in runs])
         row: dict[str, Any] = {
             "target": target, "strategy": name, "runs": len(runs),
             "trials_mean": float(np.mean([r.n_trials for r in runs])),
-            "test_mean": _mean(final), "test_std": _std(final),
-            "val_mean": _mean(val),
+            "compared_on": "test_acc" if on_test else "val_acc",
+            "test_mean": _mean(final) if on_test else None,
+            "test_std": _std(final) if on_test else None,
+            "val_mean": _mean(val), "val_std": _std(val),
             "regret_mean": _mean(reg), "regret_std": _std(reg),
             "search_sim_h_mean": float(np.mean([r.search_sim_s for r in runs])) / 3600.0,
             "search_wall_s_mean": float(np.mean([r.search_wall_s for r in runs])),
@@ -65,10 +73,11 @@ def final_table(data: ReportData, target: str) -> list[dict[str, Any]]:
             row.update({"vs_rs_U": None, "vs_rs_p": None, "vs_rs_cles": None,
                         "vs_rs_rank_biserial": None})
         rows.append(row)
-    means = np.array([np.nan if r["test_mean"] is None else r["test_mean"] for r in rows])
+    key = "test_mean" if on_test else "val_mean"
+    means = np.array([np.nan if r[key] is None else r[key] for r in rows])
     for r, rk in zip(rows, ranks_desc(means)):
         r["rank"] = float(rk)
-    mean_seed_rank = _mean_rank_over_seeds(groups)
+    mean_seed_rank = _mean_rank_over_seeds(groups, score)
     for r in rows:
         r["mean_rank_over_seeds"] = mean_seed_rank.get(r["strategy"])
     rows.sort(key=lambda r: (r["rank"], r["strategy"]))
@@ -85,9 +94,10 @@ def _std(x: np.ndarray) -> float | None:
     return float(x.std(ddof=1)) if x.size > 1 else None
 
 
-def _mean_rank_over_seeds(groups: dict[str, list[RunData]]) -> dict[str, float | None]:
+def _mean_rank_over_seeds(groups: dict[str, list[RunData]],
+                          score: Any) -> dict[str, float | None]:
     """Average over the seeds every strategy ran of the strategy's rank among strategies."""
-    by_seed = {name: {r.seed: r.final_test for r in runs} for name, runs in groups.items()}
+    by_seed = {name: {r.seed: score(r) for r in runs} for name, runs in groups.items()}
     common = set.intersection(*(set(v) for v in by_seed.values())) if by_seed else set()
     common.discard(None)
     if len(groups) < 2 or not common:
