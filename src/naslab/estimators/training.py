@@ -227,7 +227,10 @@ class TrainingEstimator(Estimator):
         evaluation ``seed`` drives weight initialisation, shuffling and augmentation).
     val_fraction, test_fraction, n_train, n_val, n_test: passed to
         :func:`naslab.data.load_dataset`.
-    num_threads: torch intra-op threads in the process that trains (None = torch's default).
+    num_threads: torch intra-op threads while training on CPU (default 1: the small networks of
+        CPU protocols train as fast on one thread, parallel executors run one worker per core,
+        and an oversubscribed multi-threaded torch can be many times slower; None = torch's
+        default). Restored after each evaluation.
 
     Metrics: ``train_acc``, ``train_loss`` (running over the last epoch), ``val_acc``,
     ``val_loss``, ``test_acc``, ``test_loss`` (eval mode, percent / mean cross-entropy),
@@ -239,7 +242,7 @@ class TrainingEstimator(Estimator):
                  data_dir: str | None = None, device: str = "cpu", split_seed: int = 0,
                  val_fraction: float = 0.2, test_fraction: float = 0.2,
                  n_train: int | None = None, n_val: int | None = None,
-                 n_test: int | None = None, num_threads: int | None = None,
+                 n_test: int | None = None, num_threads: int | None = 1,
                  **overrides: Any) -> None:
         from naslab import registry
 
@@ -303,11 +306,16 @@ class TrainingEstimator(Estimator):
                  seed: int = 0) -> Evaluation:
         t0 = time.perf_counter()
         epochs = self._epochs(fidelity)
-        if self.num_threads is not None:
-            import torch
+        import torch
 
+        threads = torch.get_num_threads()
+        if self.num_threads is not None:
             torch.set_num_threads(self.num_threads)
-        res = train(arch, self.data, self.protocol, epochs=epochs, seed=seed, device=self.device)
+        try:
+            res = train(arch, self.data, self.protocol, epochs=epochs, seed=seed,
+                        device=self.device)
+        finally:
+            torch.set_num_threads(threads)
         info = {"protocol": self.protocol.name, "protocol_hash": self.protocol.hash,
                 "seed": seed, "device": self.device, "history": res.history}
         return Evaluation(res.metrics, Cost(time.perf_counter() - t0, res.train_s),
