@@ -8,8 +8,10 @@ SQLite; commit mode ``auto`` = one transaction per finished run for tabular targ
 ``naslab report`` on the comparison group, then the same comparison again (every run reused).
 All three are timed. The first dataset is also run with ``commit: trial`` (one transaction
 per trial) to measure what experiment-level commits save. Strategies: rs, re, ls, reinforce
-and the predictor-based strategies that are registered. Writes the "comparison" section of
-docs/benchmarks.md and copies each dataset's anytime figure to docs/figures/.
+and, in a second comparison per dataset on fewer seeds (``--predictor-seeds``, as they cost
+seconds per query instead of microseconds), the predictor-based strategies that are registered
+together with the same four (whose runs are reused from the first comparison). Writes the
+"comparison" section of docs/benchmarks.md and copies the anytime figures to docs/figures/.
 """
 
 from __future__ import annotations
@@ -32,15 +34,20 @@ from naslab.runner.compare import load_config, run_comparison  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ["re", "ls", "reinforce"]
 #: predictor-based strategies, included when registered
-PREDICTOR_STRATEGIES = ["bananas", "npenas", "bo", "gp_bo", "local_bananas", "predictor_re"]
+PREDICTOR_STRATEGIES = ["bananas", "neural_predictor", "npenas", "bo", "gp_bo", "local_bananas"]
+
+
+def _f(x: object, spec: str = ".2f") -> str:
+    return "–" if x is None else format(x, spec)
 
 
 def one(dataset: str, strategies: list[str], seeds: int, budget: int, out: Path,
-        commit: str = "auto", report: bool = True) -> dict:
-    name = f"nb201-{dataset}-{seeds}x{budget}"
+        commit: str = "auto", report: bool = True, fresh: bool = True, tag: str = "") -> dict:
+    name = f"nb201-{dataset}-{seeds}x{budget}{tag}"
     db = out / f"{dataset}-{commit}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
     cfg = load_config({"name": name, "strategies": strategies, "seeds": seeds,
                        "targets": [f"nb201/{dataset}"], "budget": {"trials": budget},
                        "storage": {"path": str(db), "commit": commit}})
@@ -50,19 +57,21 @@ def one(dataset: str, strategies: list[str], seeds: int, budget: int, out: Path,
     n_trials = sum(r.n_trials for r in res.runs)
     st = SQLiteStorage(db)
     stored = st._conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    assert stored == n_trials == len(res.runs) * budget, (stored, n_trials)
+    assert n_trials == len(res.runs) * budget and (not fresh or stored == n_trials), (stored, n_trials)
+    new = [r for r in res.runs if r.how == "new"]
     out_d: dict = {"dataset": dataset, "name": name, "commit": cfg.commit_mode,
-                   "runs": len(res.runs), "trials": n_trials, "compare_s": t_compare,
-                   "table": res.table()}
+                   "runs": len(res.runs), "new": len(new), "trials": n_trials,
+                   "compare_s": t_compare, "table": res.table(), "tag": tag}
     if report:
         from naslab.reports import build_report
 
         t1 = time.perf_counter()
-        rep = build_report(st, name, out / f"report-{dataset}", dpi=80)
+        rdir = out / f"report-{dataset}{tag}"
+        rep = build_report(st, name, rdir, dpi=80)
         out_d["report_s"] = time.perf_counter() - t1
-        out_d["report_dir"] = str(out / f"report-{dataset}")
+        out_d["report_dir"] = str(rdir)
         out_d["figures"] = rep.figures
-        final = json.loads((out / f"report-{dataset}" / "tables" / "final.json").read_text())
+        final = json.loads((rdir / "tables" / "final.json").read_text())
         out_d["final"] = final
     st.close()
     t2 = time.perf_counter()
@@ -78,13 +87,16 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=150)
     ap.add_argument("--datasets", nargs="+", default=["cifar10", "cifar100", "imagenet16"])
     ap.add_argument("--out", type=Path, default=Path("/tmp/naslab-comparison"))
+    ap.add_argument("--predictor-seeds", type=int, default=10,
+                    help="seeds of the comparison with predictor-based strategies (0: skip)")
     ap.add_argument("--skip-commit-trial", action="store_true",
                     help="do not measure the per-trial commit mode")
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     known = registry.names("strategy")
-    strategies = BASE + [s for s in PREDICTOR_STRATEGIES if s in known]
+    strategies = list(BASE)
+    predictors = [s for s in PREDICTOR_STRATEGIES if s in known]
     load0 = os.getloadavg()
     results = []
     for ds in args.datasets:
@@ -92,6 +104,14 @@ def main() -> None:
         results.append(r)
         print(f"{ds}: compare {r['compare_s']:.1f} s, report {r.get('report_s', 0):.1f} s, "
               f"rerun {r['rerun_s']:.2f} s", flush=True)
+    pred_results = []
+    if predictors and args.predictor_seeds > 0:
+        for ds in args.datasets:
+            r = one(ds, strategies + predictors, args.predictor_seeds, args.budget, args.out,
+                    fresh=False, tag="-predictors")
+            pred_results.append(r)
+            print(f"{ds} with predictors: compare {r['compare_s']:.1f} s ({r['new']} new runs)",
+                  flush=True)
     per_trial = None
     if not args.skip_commit_trial:
         per_trial = one(args.datasets[0], strategies, args.seeds, args.budget, args.out,
@@ -101,11 +121,13 @@ def main() -> None:
 
     n_strat = len(strategies) + 1
     lines = [
-        f"Strategies: rs (baseline, added by `naslab compare`), {', '.join(strategies)}"
-        + ("" if any(s in known for s in PREDICTOR_STRATEGIES) else
-           " (no predictor-based strategy was registered when this ran)")
-        + f"; {args.seeds} seeds; {args.budget} queries; NB201 single-run validation accuracy "
-        f"(one recorded run drawn per query), incumbent's 200-epoch test accuracy reported.",
+        f"Strategies: rs (baseline, added by `naslab compare`), {', '.join(strategies)}; "
+        f"{args.seeds} seeds; {args.budget} queries; NB201 single-run validation accuracy "
+        f"(one recorded run drawn per query), incumbent's 200-epoch test accuracy reported."
+        + (f" Predictor-based strategies ({', '.join(predictors)}) in a second comparison "
+           f"on {args.predictor_seeds} seeds, below." if pred_results else
+           " No predictor-based strategy was run." if not predictors else
+           " Predictor-based strategies were not run (--predictor-seeds 0)."),
         "",
         "### Time (target: one dataset, compare + report, under 60 s)",
         "",
@@ -134,15 +156,35 @@ def main() -> None:
         for f in r.get("final", []):
             p = "–" if f.get("vs_rs_p") is None else f"{f['vs_rs_p']:.2g}"
             msr = "–" if f.get("mean_rank_over_seeds") is None else f"{f['mean_rank_over_seeds']:.2f}"
-            lines.append(f"| {f['strategy']} | {f['test_mean']:.2f} ± {f['test_std']:.2f} | "
-                         f"{f['regret_mean']:.2f} | {f['rank']:.0f} | {msr} | {p} | "
-                         f"{f['search_sim_h_mean']:.1f} |")
+            lines.append(f"| {f['strategy']} | {_f(f['test_mean'])} ± {_f(f['test_std'])} | "
+                         f"{_f(f['regret_mean'])} | {_f(f['rank'], '.0f')} | {msr} | {p} | "
+                         f"{_f(f['search_sim_h_mean'], '.1f')} |")
         figs = [f for f in r.get("figures", []) if "anytime" in f]
         if figs and not args.no_write:
             dest = ROOT / "docs" / "figures" / f"comparison-{r['dataset']}.png"
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(Path(r["report_dir"]) / "figures" / f"{figs[0]}.png", dest)
             lines += ["", f"![anytime test accuracy, {r['dataset']}](figures/{dest.name})"]
+    if pred_results:
+        lines += ["", f"### Predictor-based strategies ({args.predictor_seeds} seeds)", "",
+                  f"The comparison {', '.join(strategies + predictors)} + rs on "
+                  f"{args.predictor_seeds} seeds reuses the runs of the four black-box "
+                  f"strategies recorded above; only the predictor-based runs are new.", "",
+                  "| dataset | new runs | compare s | s per new run | report s |",
+                  "|---|---:|---:|---:|---:|"]
+        for r in pred_results:
+            per = r["compare_s"] / r["new"] if r["new"] else float("nan")
+            lines.append(f"| {r['dataset']} | {r['new']} | {r['compare_s']:.1f} | {per:.1f} | "
+                         f"{r.get('report_s', 0):.1f} |")
+        for r in pred_results:
+            lines += ["", f"{r['dataset']}:", "",
+                      "| strategy | test acc (mean ± sd) | regret | rank | p vs rs | sim. h |",
+                      "|---|---:|---:|---:|---:|---:|"]
+            for f in r.get("final", []):
+                p = "–" if f.get("vs_rs_p") is None else f"{f['vs_rs_p']:.2g}"
+                lines.append(f"| {f['strategy']} | {_f(f['test_mean'])} ± {_f(f['test_std'])} | "
+                             f"{_f(f['regret_mean'])} | {_f(f['rank'], '.0f')} | {p} | "
+                             f"{_f(f['search_sim_h_mean'], '.1f')} |")
     lines += ["", f"Reproduce: `python benchmarks/comparison.py` (reports in {args.out}/report-*/)."]
     md = "\n".join(lines)
     print(md)
