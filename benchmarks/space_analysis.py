@@ -53,6 +53,23 @@ def brute_force_anova(choices: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, n
     return m1, main, pair
 
 
+def _figures(a, ds: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Best-of-N and ANOVA figures of one dataset into docs/figures/ (small PNGs)."""
+    from naslab.reports import plots
+    from naslab.reports.space_report import anova_figure, best_of_n_figure
+
+    plt = plots.pyplot()
+    plt.rcParams["savefig.dpi"] = 72
+    out = Path(__file__).resolve().parent.parent / "docs" / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+    for kind, fig in (("best_of_n", best_of_n_figure(a)), ("anova", anova_figure(a))):
+        name = f"space-{ds}-{kind}"
+        (out / f"{name}.png").write_bytes(plots.png_bytes(fig))
+        names.append(name)
+    return names
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mc-runs", type=int, default=10_000)
@@ -184,6 +201,12 @@ def main() -> None:
         "figure): " + ", ".join(f"{ds} {c['wall']:.1f} s wall / {c['cpu']:.1f} s CPU"
                                 for ds, c in checks.items()) + ".",
     ]
+    if not args.no_docs:
+        lines += ["", "### Figures", ""]
+        for ds, a in res.items():
+            names = _figures(a, ds)
+            lines.append(f"**{ds}**: " + " ".join(f"![{n}](figures/{n}.png)" for n in names))
+            lines.append("")
     text = "\n".join(lines)
     print(text)
     if not args.no_docs:

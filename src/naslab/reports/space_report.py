@@ -88,6 +88,7 @@ def best_of_n_figure(a: SpaceAnalysis, vs: VsRandom | None = None) -> Any:
     ax2.set_ylabel("regret (points, log)")
     ax2.set_title("regret to the best arch")
     ax2.legend(loc="lower left", fontsize=7.5)
+    fig.suptitle(f"{a.target}: expected best-of-N (exact)", fontweight="bold")
     return fig
 
 
