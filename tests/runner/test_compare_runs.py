@@ -249,3 +249,54 @@ def test_retrain_records_final_training_once_per_arch(tmp_path: Path, data_dir: 
     again = run_comparison(cfg)
     assert again.retrained == 0
     assert all(len(st.records(r.experiment_id, "final_training")) == 2 for r in again.runs)
+
+
+@pytest.mark.slow
+def test_retrain_with_the_training_estimator(tmp_path: Path, data_dir: Path) -> None:
+    pytest.importorskip("torch")
+    retrain = {"estimator": "train", "params": {"dataset": "digits", "epochs": 1}, "seeds": 1}
+    cfg = load_config(_cfg(tmp_path, strategies=["re"], seeds=1, budget={"trials": 5},
+                           retrain=retrain))
+    res = run_comparison(cfg)
+    st = SQLiteStorage(cfg.storage)
+    for r in res.runs:
+        (rec,) = st.records(r.experiment_id, "final_training")
+        assert rec["status"] == "complete" and rec["estimator"]["estimator"] == "train"
+        assert rec["estimator"]["protocol"]["epochs"] == 1
+        assert 0 < rec["metrics"]["test_acc"] <= 100 and rec["cost"]["simulated_s"] > 0
+        trials = st.trials(r.experiment_id)
+        assert rec["arch"] == str(trials[trials[-1].incumbent_number].arch)
+    assert run_comparison(cfg).retrained == 0
+
+
+def test_parallel_runs_store_what_a_serial_comparison_stores(tmp_path: Path,
+                                                             data_dir: Path) -> None:
+    """executor.level: runs — whole runs in 2 worker processes, written by the driver."""
+    ser = load_config(_cfg(tmp_path, storage=str(tmp_path / "ser.db")))
+    par = load_config(_cfg(tmp_path, storage=str(tmp_path / "par.db"),
+                           executor={"name": "process", "workers": 2, "level": "runs"}))
+    seen: list[int] = []
+    a = run_comparison(ser)
+    b = run_comparison(par, on_run=lambda s, done, total: seen.append(done))
+    assert seen == list(range(1, 10))
+    assert _dump(SQLiteStorage(ser.storage)) == _dump(SQLiteStorage(par.storage))
+    assert [(r.experiment_id, r.labels, r.test_acc) for r in a.runs] == \
+        [(r.experiment_id, r.labels, r.test_acc) for r in b.runs]
+    g1, g2 = SQLiteStorage(ser.storage).group("cmp"), SQLiteStorage(par.storage).group("cmp")
+    assert g1[0] == g2[0] and sorted(g1[1], key=str) == sorted(g2[1], key=str)
+    # a larger budget resumes the recorded runs in the workers
+    more = run_comparison(load_config(_cfg(tmp_path, name="more", budget={"trials": 25},
+                                           storage=str(tmp_path / "par.db"),
+                                           executor={"name": "process", "workers": 2,
+                                                     "level": "runs"})))
+    assert more.count("resumed") == 9 and all(r.n_trials == 25 for r in more.runs)
+
+
+def test_parallel_runs_options_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="implemented for the process executor only"):
+        load_config(_cfg(tmp_path, executor={"name": "ray", "level": "runs"}))
+    with pytest.raises(ConfigError, match="needs storage.commit 'experiment'"):
+        load_config(_cfg(tmp_path, executor={"name": "process", "level": "runs"},
+                         storage={"path": "x.db", "commit": "trial"}))
+    with pytest.raises(ConfigError, match=r"executor.level must be one of trials, runs.*'runs'"):
+        load_config(_cfg(tmp_path, executor={"name": "process", "level": "run"}))

@@ -22,6 +22,9 @@ def compare(
     executor: Optional[str] = typer.Option(None, help="serial | process | ray (overrides the config)."),
     workers: Optional[int] = typer.Option(None, help="Workers of --executor process/ray."),
     ray_address: Optional[str] = typer.Option(None, help="Join a running Ray cluster at this address."),
+    level: Optional[str] = typer.Option(
+        None, help="What the workers run: 'trials' (evaluations, default) or 'runs' (whole "
+                   "experiments; process executor, experiment-level commits)."),
     data_dir: Optional[Path] = typer.Option(None, help="Benchmark / dataset directory."),
     check: bool = typer.Option(False, "--check", help="Validate the config and print the plan; run nothing."),
     output: str = typer.Option("text", help="text | json"),
@@ -46,23 +49,32 @@ def compare(
         cfg.commit = commit
     if data_dir is not None:
         cfg.data_dir = str(data_dir)
-    if executor is not None or workers is not None or ray_address is not None:
+    if executor is not None or workers is not None or ray_address is not None or level is not None:
+        from naslab.runner.compare import LEVELS, _check_run_level
         from naslab.runner.executors import make_executor
 
         e = dict(cfg.executor)
         if executor is not None and executor != e["name"]:
-            e = {"name": executor, "workers": None, "address": None, "params": {}}
+            e = {"name": executor, "workers": None, "address": None, "params": {},
+                 "level": "trials"}
         if workers is not None:
             e["workers"] = workers
         if ray_address is not None:
             e["address"] = ray_address
+        if level is not None:
+            if level not in LEVELS:
+                raise ConfigError(f"--level must be one of {', '.join(LEVELS)}, got {level!r}")
+            e["level"] = level
         make_executor(e["name"], workers=e["workers"], address=e["address"], **e["params"])
+        if e.get("level") == "runs":
+            _check_run_level(e, cfg.commit, cfg.targets, "--level runs")
         cfg.executor = e
     if check:
         plan = {"group": cfg.name, "storage": cfg.storage, "commit": cfg.commit_mode,
                 "runs": cfg.n_runs, "strategies": [s.label for s in cfg.strategies],
                 "seeds": len(cfg.seeds), "targets": [t.label for t in cfg.targets],
                 "budget": cfg.budget, "executor": cfg.executor["name"],
+                "level": cfg.executor.get("level", "trials"),
                 "retrain": None if cfg.retrain is None else cfg.retrain.describe()}
         typer.echo(json.dumps(plan) if output == "json" else
                    "\n".join(f"{k:11s}{v}" for k, v in plan.items()))

@@ -36,7 +36,10 @@ _TOP_KEYS = ("name", "space", "strategies", "seeds", "targets", "benchmarks", "o
 _BUDGET_KEYS = ("trials", "simulated_hours", "wall_s")
 _STRATEGY_KEYS = ("name", "params", "label")
 _TARGET_KEYS = ("benchmark", "estimator", "params", "label", "val")
-_EXECUTOR_KEYS = ("name", "workers", "address", "params")
+_EXECUTOR_KEYS = ("name", "workers", "address", "params", "level")
+#: ``executor.level``: what the executor's workers run (``runs``: whole experiments, process
+#: executor and experiment-level commits only)
+LEVELS = ("trials", "runs")
 _STORAGE_KEYS = ("path", "commit")
 _RETRAIN_KEYS = ("estimator", "params", "seeds")
 _OBJECTIVE_KEYS = ("metric", "mode")
@@ -352,7 +355,11 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     e = _check_keys(e, _EXECUTOR_KEYS, "executor", source)
     executor: dict[str, Any] = {"name": _label(e.get("name", "serial"), "executor.name", source),
                 "workers": e.get("workers"), "address": e.get("address"),
-                "params": _params(e.get("params"), "executor.params", source)}
+                "params": _params(e.get("params"), "executor.params", source),
+                "level": e.get("level", "trials")}
+    if executor["level"] not in LEVELS:
+        raise ConfigError(f"{source}: executor.level must be one of {', '.join(LEVELS)}, got "
+                          f"{executor['level']!r}{did_you_mean(str(executor['level']), LEVELS)}")
     if check_components:
         try:
             make_executor(executor["name"], workers=executor["workers"],
@@ -388,6 +395,8 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     if data_dir is not None:
         data_dir = _label(str(data_dir), "data_dir", source)
 
+    if executor["level"] == "runs":
+        _check_run_level(executor, commit, targets, source)
     cfg = CompareConfig(name="", space=space, strategies=strategies, seeds=seeds,
                         targets=targets, objective=objective, budget=budget, executor=executor,
                         storage=storage, commit=commit, retrain=retrain, data_dir=data_dir,
@@ -398,6 +407,24 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
         cfg.name = "compare-" + hashlib.blake2b(_canon(cfg.group_config()).encode(),
                                                 digest_size=4).hexdigest()
     return cfg
+
+
+def _check_run_level(executor: dict[str, Any], commit: str, targets: list[TargetSpec],
+                     source: str) -> None:
+    """``level: runs`` runs whole experiments in worker processes; say clearly what it needs."""
+    from naslab import registry
+
+    name = getattr(registry.get("executor", executor["name"]), "registry_name", executor["name"])
+    if name != "process":
+        raise ConfigError(f"{source}: executor.level 'runs' (whole runs in parallel) is "
+                          f"implemented for the process executor only, got executor {name!r}; "
+                          f"use level 'trials' with {name!r}")
+    mode = commit if commit != "auto" else (
+        "experiment" if all(t.estimator == "tabular" for t in targets) else "trial")
+    if mode != "experiment":
+        raise ConfigError(f"{source}: executor.level 'runs' needs storage.commit 'experiment' "
+                          f"(workers return whole runs, which the driver writes at once), got "
+                          f"commit {mode!r}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -606,8 +633,17 @@ def run_comparison(cfg: CompareConfig, *, storage: Storage | None = None,
             e = cfg.executor
             ex = make_executor(e["name"], workers=e["workers"], address=e["address"],
                                **e["params"])
-        runs: list[RunSummary] = []
         total = cfg.n_runs
+        done: dict[int, RunSummary] = {}
+
+        def finish(i: int, summary: RunSummary) -> None:
+            st.add_to_group(gid, summary.experiment_id, summary.labels)
+            done[i] = summary
+            if on_run is not None:
+                on_run(summary, len(done), total)
+
+        todo: list[tuple[int, Any, dict[str, Any], str, TargetSpec, StrategySpec, float | None]] = []
+        i = 0
         for target in cfg.targets:
             est = make_estimator(target, cfg.data_dir)
             optimum = est.optimum("test_acc")
@@ -619,27 +655,30 @@ def run_comparison(cfg: CompareConfig, *, storage: Storage | None = None,
                                      storage=st, executor=ex, seed=seed,
                                      meta={"command": "naslab compare", "comparison": gid})
                     info = known.get(exp.id)
-                    summary = None
+                    reused = None
                     if info is not None and info.status == "finished" and info.n_trials:
                         cols = st.trial_columns(exp.id, _SUMMARY_COLS)
                         k = _prefix_len(term, cols)
                         if k is not None:  # the recorded run covers this budget: reuse it
                             cols = {c: v[:k] for c, v in cols.items()}
-                            summary = _summary(exp.id, labels, "reused", info.status, cols,
-                                               optimum)
-                    if summary is None:
-                        how = "resumed" if info is not None and info.n_trials else "new"
+                            reused = _summary(exp.id, labels, "reused", info.status, cols, optimum)
+                    how = "resumed" if info is not None and info.n_trials else "new"
+                    if reused is not None:
+                        finish(i, reused)
+                    elif cfg.executor.get("level") == "runs":
+                        todo.append((i, exp, labels, how, target, sspec, optimum))
+                    else:
                         if commit == "experiment":
                             status, trials = _run_buffered(exp, st, how == "resumed")
                         else:
                             res = exp.run()
                             status, trials = res.status, res.trials
-                        summary = _summary(exp.id, labels, how, status, _columns(trials),
-                                           optimum)
-                    st.add_to_group(gid, exp.id, labels)
-                    runs.append(summary)
-                    if on_run is not None:
-                        on_run(summary, len(runs), total)
+                        finish(i, _summary(exp.id, labels, how, status, _columns(trials),
+                                           optimum))
+                    i += 1
+        if todo:
+            _run_parallel(cfg, st, todo, finish)
+        runs = [done[k] for k in sorted(done)]
         retrained = 0
         if cfg.retrain is not None:
             retrained = _retrain(cfg, st, ex, runs)
@@ -649,6 +688,87 @@ def run_comparison(cfg: CompareConfig, *, storage: Storage | None = None,
             ex.shutdown()
         if own_store:
             st.close()
+
+
+def _run_parallel(cfg: CompareConfig, st: Storage, todo: list[Any],
+                  finish: Callable[[int, RunSummary], None]) -> None:
+    """``executor.level: runs``: whole experiments in worker processes (each run serial inside
+    its worker, so results equal a serial comparison); the driver writes each finished run in
+    one transaction, in completion order."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+    from concurrent.futures import wait as fwait
+    from concurrent.futures.process import BrokenProcessPool
+
+    from naslab.runner.executors import check_workers, set_worker_threads
+
+    e = cfg.executor
+    workers = check_workers(e["workers"] if e["workers"] is not None else 2)
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+    threads = int(e["params"].get("threads_per_worker", 1))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                               initializer=set_worker_threads, initargs=(threads,))
+    futures: dict[Any, tuple[int, Any, dict[str, Any], str, float | None]] = {}
+    try:
+        for i, exp, labels, how, target, sspec, optimum in todo:
+            prior = st.trials(exp.id) if how == "resumed" else []
+            ckpt = st.checkpoint(exp.id) if how == "resumed" else None
+            job = {"space": cfg.space, "target": target, "data_dir": cfg.data_dir,
+                   "strategy": sspec, "objective": cfg.objective, "budget": cfg.budget,
+                   "seed": exp.seed, "meta": exp.meta, "prior": prior, "ckpt": ckpt,
+                   "exp_id": exp.id}
+            futures[pool.submit(_run_job, job)] = (i, exp, labels, how, optimum)
+        pending = set(futures)
+        while pending:
+            finished, pending = fwait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                i, exp, labels, how, optimum = futures[fut]
+                try:
+                    out = fut.result()
+                except BrokenProcessPool:
+                    raise NaslabError(
+                        f"a worker process died while running {exp.id} (level: runs); the runs "
+                        f"that finished are recorded: run the comparison again to complete it"
+                    ) from None
+                st.open_experiment(exp.id, out["config"], out["meta"])
+                if out["status"] == "finished":
+                    st.record_trials(exp.id, out["new"], out["ckpt"])
+                st.set_status(exp.id, out["status"])
+                finish(i, _summary(exp.id, labels, how, out["status"],
+                                   _columns(out["prior"] + out["new"]), optimum))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_worker_estimators: dict[str, Estimator] = {}
+
+
+def _run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """One experiment in a ``level: runs`` worker, against an in-memory buffer."""
+    from naslab import registry
+    from naslab.runner.experiment import Experiment
+    from naslab.spaces.base import get_space
+
+    target: TargetSpec = job["target"]
+    key = _canon([target.describe(), job["data_dir"]])
+    est = _worker_estimators.get(key)
+    if est is None:
+        est = _worker_estimators[key] = make_estimator(target, job["data_dir"])
+    sspec: StrategySpec = job["strategy"]
+    b = job["budget"]
+    term = make_termination(b.get("max_trials"), b.get("max_simulated_s"), b.get("max_wall_s"))
+    exp = Experiment(get_space(job["space"]), registry.create("strategy", sspec.name, **sspec.params),
+                     est, termination=term, objective=job["objective"], seed=job["seed"],
+                     meta=job["meta"])
+    if exp.id != job["exp_id"]:  # pragma: no cover - the identity must not depend on the process
+        raise NaslabError(f"experiment id differs in the worker ({exp.id}) and the driver "
+                          f"({job['exp_id']})")
+    buf = _Buffer(job["prior"], job["ckpt"])
+    exp.storage = buf
+    exp.run()
+    return {"config": buf.config, "meta": buf.meta, "status": buf.status, "new": buf.new,
+            "ckpt": buf.final_ckpt, "prior": job["prior"]}
 
 
 def _columns(trials: list[TrialRecord]) -> dict[str, list[Any]]:
