@@ -51,6 +51,13 @@ def test_compare_check_prints_the_plan(tmp_path: Path) -> None:
     plan = json.loads(p.stdout)
     assert plan["runs"] == 6 and plan["strategies"] == ["rs", "re", "local"]
     assert plan["commit"] == "experiment" and plan["executor"] == "process"
+    assert plan["level"] == "trials"
+    plan = json.loads(cli("compare", "c.yaml", "--check", "--output", "json", "--executor",
+                          "process", "--level", "runs", cwd=tmp_path).stdout)
+    assert plan["level"] == "runs"
+    bad = cli("compare", "c.yaml", "--check", "--executor", "ray", "--level", "runs",
+              cwd=tmp_path, check=False)
+    assert bad.returncode == 2 and "process executor only" in bad.stderr
     assert not (tmp_path / "cmp.db").exists()
 
 
