@@ -42,15 +42,18 @@ def _f(x: object, spec: str = ".2f") -> str:
 
 
 def one(dataset: str, strategies: list[str], seeds: int, budget: int, out: Path,
-        commit: str = "auto", report: bool = True, fresh: bool = True, tag: str = "") -> dict:
+        commit: str = "auto", report: bool = True, fresh: bool = True, tag: str = "",
+        run_workers: int = 0) -> dict:
     name = f"nb201-{dataset}-{seeds}x{budget}{tag}"
-    db = out / f"{dataset}-{commit}.db"
+    db = out / f"{dataset}-{commit}{'-par' if run_workers and fresh else ''}.db"
     if fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(str(db) + suffix).unlink(missing_ok=True)
     cfg = load_config({"name": name, "strategies": strategies, "seeds": seeds,
                        "targets": [f"nb201/{dataset}"], "budget": {"trials": budget},
-                       "storage": {"path": str(db), "commit": commit}})
+                       "storage": {"path": str(db), "commit": commit},
+                       "executor": ({"name": "process", "workers": run_workers, "level": "runs"}
+                                    if run_workers else "serial")})
     t0 = time.perf_counter()
     res = run_comparison(cfg)
     t_compare = time.perf_counter() - t0
@@ -89,6 +92,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/naslab-comparison"))
     ap.add_argument("--predictor-seeds", type=int, default=10,
                     help="seeds of the comparison with predictor-based strategies (0: skip)")
+    ap.add_argument("--run-workers", type=int, default=2,
+                    help="worker processes for whole runs (executor.level: runs) in the "
+                         "predictor comparison and in one extra timing of the first dataset "
+                         "(0: serial everywhere)")
     ap.add_argument("--skip-commit-trial", action="store_true",
                     help="do not measure the per-trial commit mode")
     ap.add_argument("--no-write", action="store_true", help="print only")
@@ -108,10 +115,16 @@ def main() -> None:
     if predictors and args.predictor_seeds > 0:
         for ds in args.datasets:
             r = one(ds, strategies + predictors, args.predictor_seeds, args.budget, args.out,
-                    fresh=False, tag="-predictors")
+                    fresh=False, tag="-predictors", run_workers=args.run_workers)
             pred_results.append(r)
             print(f"{ds} with predictors: compare {r['compare_s']:.1f} s ({r['new']} new runs)",
                   flush=True)
+    par = None
+    if args.run_workers > 1:
+        par = one(args.datasets[0], strategies, args.seeds, args.budget, args.out, report=False,
+                  run_workers=args.run_workers)
+        print(f"{args.datasets[0]} level runs x{args.run_workers}: compare "
+              f"{par['compare_s']:.1f} s", flush=True)
     per_trial = None
     if not args.skip_commit_trial:
         per_trial = one(args.datasets[0], strategies, args.seeds, args.budget, args.out,
@@ -145,6 +158,11 @@ def main() -> None:
                   f"{results[0]['compare_s']:.1f} s vs `commit: trial` (one transaction per "
                   f"trial, with the checkpoint) {r['compare_s']:.1f} s for the same "
                   f"{r['trials']} trials."]
+    if par is not None:
+        lines += ["", f"Whole runs in {args.run_workers} worker processes (`executor: {{name: "
+                  f"process, workers: {args.run_workers}, level: runs}}`) on {par['dataset']}: "
+                  f"{par['compare_s']:.1f} s for the same {par['trials']} trials (serial "
+                  f"driver: {results[0]['compare_s']:.1f} s)."]
     lines += ["", f"{n_strat} strategies x {args.seeds} seeds = {n_strat * args.seeds} runs per "
               f"dataset, all trials in SQLite. Load average (1 min) {load0[0]:.1f} before, "
               f"{load1[0]:.1f} after, on {os.cpu_count()} cores."]
@@ -169,7 +187,9 @@ def main() -> None:
         lines += ["", f"### Predictor-based strategies ({args.predictor_seeds} seeds)", "",
                   f"The comparison {', '.join(strategies + predictors)} + rs on "
                   f"{args.predictor_seeds} seeds reuses the runs of the four black-box "
-                  f"strategies recorded above; only the predictor-based runs are new.", "",
+                  f"strategies recorded above; only the predictor-based runs are new"
+                  + (f", run as whole runs in {args.run_workers} worker processes"
+                     if args.run_workers else "") + ".", "",
                   "| dataset | new runs | compare s | s per new run | report s |",
                   "|---|---:|---:|---:|---:|"]
         for r in pred_results:
