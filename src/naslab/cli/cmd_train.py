@@ -1,0 +1,187 @@
+"""``naslab train ARCH``: final training of an architecture under a named protocol.
+
+The final-training cost is reported on its own line, apart from the search cost; with
+``--experiment ID`` the result is recorded in that experiment's storage as a record of kind
+``final_training`` (the format ``naslab compare`` writes and reports read), and the search
+cost of that experiment is printed beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from naslab.cli.main import STORAGE_HELP, _err_console, _fmt, app, parse_params
+
+
+def _resolve_arch(text: Optional[str], store: Any, exp_id: Optional[str]) -> Any:
+    from naslab.errors import ConfigError
+    from naslab.spaces.nb201 import NB201Space
+
+    sp = NB201Space()
+    if text is None:
+        if exp_id is None:
+            raise ConfigError("ARCH is missing: give an NB201 arch string or index, or "
+                              "--experiment ID to retrain that search's best architecture")
+        from naslab.runner import load_result
+
+        res = load_result(store, exp_id)
+        if res.best_arch is None:
+            raise ConfigError(f"experiment {exp_id!r} has no completed full-fidelity trial to "
+                              f"retrain; give ARCH explicitly")
+        return res.best_arch
+    t = text.strip()
+    if t.isdigit():
+        return sp.from_index(int(t))
+    return sp.parse(t)
+
+
+@app.command()
+def train(
+    arch: Optional[str] = typer.Argument(
+        None, help="NB201 arch string or official index (default with --experiment: that "
+                   "search's best architecture)."),
+    dataset: Optional[str] = typer.Option(
+        None, help="Dataset (digits, fashion-mnist, mnist5k, mnist, cifar10); default: the "
+                   "experiment's training dataset, else digits."),
+    protocol: str = typer.Option(
+        "cpu", help="Training protocol: cpu | nb201, or a YAML file with 'name' and fields."),
+    epochs: Optional[int] = typer.Option(None, help="Epochs (default: the protocol's)."),
+    set_: Optional[list[str]] = typer.Option(
+        None, "--set", "-s", help="Protocol field KEY=VALUE (repeatable), e.g. -s C=16 -s N=5."),
+    data_param: Optional[list[str]] = typer.Option(
+        None, "--data-param", help="Dataset option KEY=VALUE: split_seed, val_fraction, "
+                                   "test_fraction, n_train, n_val, n_test."),
+    seed: int = typer.Option(0, help="Seed of initialisation, shuffling and augmentation."),
+    device: str = typer.Option("cpu", help="cpu | cuda"),
+    threads: int = typer.Option(
+        1, help="torch CPU threads while training (0 = torch's default; small networks train "
+                "as fast on 1)."),
+    data_dir: Optional[Path] = typer.Option(None, help="Dataset directory."),
+    experiment: Optional[str] = typer.Option(
+        None, "--experiment", help="Search experiment id: record the result there and show "
+                                   "its search cost beside the final-training cost."),
+    storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
+    output: str = typer.Option("text", help="text | json"),
+    progress: bool = typer.Option(True, help="Show per-epoch progress (on stderr)."),
+) -> None:
+    """Train one architecture under a protocol and report its final-training cost.
+
+    The final-training cost (wall time of the training epochs) is reported separately from the
+    search cost; with --experiment the result is stored with that search.
+    """
+    import time
+
+    from naslab.errors import ConfigError
+    from naslab.estimators.training import (PROTOCOLS, TrainingEstimator, load_protocol_file,
+                                            train as run_training)
+
+    if output not in ("text", "json"):
+        raise ConfigError(f"--output must be 'text' or 'json', got {output!r}")
+    store = None
+    search: dict[str, Any] | None = None
+    if experiment is not None:
+        from naslab.runner import SQLiteStorage, load_result
+
+        if not Path(storage).exists():
+            raise ConfigError(f"--storage {storage} does not exist (needed by --experiment "
+                              f"{experiment!r})")
+        store = SQLiteStorage(storage)
+        info = store.experiment(experiment)  # StorageError with suggestions when unknown
+        res = load_result(store, experiment)
+        search = {"experiment_id": experiment, "simulated_s": res.simulated_cost_s,
+                  "wall_s": res.wall_s, "trials": res.n_trials}
+        est_cfg = info.config.get("estimator", {})
+        if dataset is None and est_cfg.get("estimator") == "train":
+            dataset = est_cfg.get("dataset")
+    a = _resolve_arch(arch, store, experiment)
+    overrides = parse_params(set_, "--set")
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    if protocol not in PROTOCOLS and Path(protocol).is_file():
+        proto = load_protocol_file(protocol).override(**overrides) if overrides \
+            else load_protocol_file(protocol)
+    else:
+        proto = protocol
+        if protocol not in PROTOCOLS:
+            from naslab.estimators.training import get_protocol
+
+            get_protocol(protocol)  # raises ConfigError with suggestions
+    dkw = parse_params(data_param, "--data-param")
+    allowed = ("split_seed", "val_fraction", "test_fraction", "n_train", "n_val", "n_test")
+    for k in dkw:
+        if k not in allowed:
+            from naslab.errors import did_you_mean
+
+            raise ConfigError(f"--data-param {k!r} is not a dataset option"
+                              f"{did_you_mean(k, allowed)}; options: {', '.join(allowed)}")
+    if threads < 0:
+        raise ConfigError(f"--threads must be >= 0, got {threads}")
+    est = TrainingEstimator(dataset or "digits", proto,  # type: ignore[arg-type]
+                            data_dir=None if data_dir is None else str(data_dir), device=device,
+                            num_threads=threads or None,
+                            **dkw, **({} if not isinstance(proto, str) else overrides))
+    p = est.protocol
+    if est.num_threads is not None:
+        import torch
+
+        torch.set_num_threads(est.num_threads)
+    t0 = time.perf_counter()
+    data = est.data
+    if progress and output == "text":
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                      console=_err_console()) as prog:
+            task = prog.add_task("train", total=p.epochs, info="")
+
+            def on_epoch(rec: dict[str, float]) -> None:
+                prog.update(task, completed=rec["epoch"],
+                            info=f"loss {rec['train_loss']:.3f} | train acc {rec['train_acc']:.1f}")
+
+            r = run_training(a, data, p, seed=seed, device=est.device, on_epoch=on_epoch)
+    else:
+        r = run_training(a, data, p, seed=seed, device=est.device)
+    wall = time.perf_counter() - t0
+    desc = est.describe()
+    record = {
+        "arch": str(a), "choices": list(a.to_json()["choices"]), "seed": seed, "eval_seed": seed,
+        "estimator": desc, "status": "complete", "metrics": r.metrics,
+        "cost": {"wall_s": wall, "simulated_s": r.train_s}, "error": None,
+        "protocol": p.describe(), "history": r.history, "command": "naslab train",
+    }
+    if store is not None and experiment is not None:
+        store.add_record(experiment, "final_training", record)
+        store.close()
+    if output == "json":
+        typer.echo(json.dumps({**record, "search": search}))
+        return
+    m = r.metrics
+    sz = data.sizes
+    ov = f", overrides: {', '.join(p.overrides)}" if p.overrides else ""
+    lines = [
+        f"arch                 {a}",
+        f"dataset              {data.name} (train {sz['train']}, val {sz['val']}, test "
+        f"{sz['test']}; input {'x'.join(map(str, data.input_shape))})",
+        f"protocol             {p.name} v{p.version} [{p.hash}] ({p.epochs} epochs, batch "
+        f"{p.batch_size}, lr {p.lr:g}, C={p.C}, N={p.N}{ov})",
+        f"accuracy             train {m['train_acc']:.2f}  val {m['val_acc']:.2f}  "
+        f"test {m['test_acc']:.2f}",
+        f"params / FLOPs       {m['params_m']:.6f} M / {m['flops_m']:.4f} MFLOPs",
+        f"final-training cost  {r.train_s:.1f} s training ({r.epochs} epochs on {est.device}), "
+        f"{wall:.1f} s wall",
+    ]
+    if search is not None:
+        lines.append(f"search cost          {search['simulated_s']:.1f} s simulated, "
+                     f"{search['wall_s']:.1f} s wall ({search['trials']} trials of "
+                     f"{search['experiment_id']}; recorded as final_training in {storage})")
+    else:
+        lines.append("search cost          not counted here (give --experiment ID to record "
+                     "this training with its search)")
+    typer.echo("\n".join(lines))
+    sys.stdout.flush()
