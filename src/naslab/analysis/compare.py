@@ -86,8 +86,9 @@ def compare_to_random(runs_by_strategy: dict[str, list[Any]], bench: Any) -> VsR
         p = (float(stats.ttest_1samp(finals, exact[budget - 1]).pvalue)
              if finals.size > 1 and finals.std() > 0 else None)
         with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.nanstd(mat, axis=0, ddof=1)
-            z = np.abs(gain) / (sd / np.sqrt(n))
+            dev = np.where(np.isnan(mat), 0.0, mat - m[None, :])
+            se = np.sqrt((dev**2).sum(axis=0) / np.maximum(n - 1, 1) / np.maximum(n, 1))
+            z = np.where(n >= 2, np.abs(gain) / se, np.nan)
         out[name] = {
             "runs": len(runs), "budget": budget, "mean": m, "ci": h, "n": n, "gain_curve": gain,
             "final_mean": float(m[budget - 1]), "rs_at_budget": float(exact[budget - 1]),
