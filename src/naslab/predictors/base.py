@@ -173,7 +173,7 @@ class EncodedPredictor(Predictor):
         if self.zc_proxies:
             from naslab.predictors.encodings import ZeroCostFeatures
 
-            self.zc_ = ZeroCostFeatures(self.zc_proxies, self.zc_params, seed=self.seed)
+            self.zc_ = ZeroCostFeatures(self.zc_proxies, self.zc_params)
         self._fit_x(self._features(archs), y)
 
     def _predict(self, archs: list[Architecture]) -> np.ndarray:

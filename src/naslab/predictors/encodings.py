@@ -314,41 +314,65 @@ def encoding_size(space: SearchSpace | str, kind: str) -> int:
 # ------------------------------------------------------------------------------------------
 
 
+_zc_memo: dict[tuple[str, str, int, Any], float] = {}
+
+
 class ZeroCostFeatures:
     """Zero-cost proxy scores as encoding columns, from the registry's ``proxy`` components.
 
-    ``proxies``: registered proxy names (``synflow``, ``params``, ``jacob_cov`` ...);
-    ``params``: keyword arguments for every proxy (e.g. ``{"dataset": "digits"}`` for
-    data-dependent ones); ``seed``: weight initialisation seed of the scored networks.
-    Scores are memoised per (proxy, params, seed, arch). Positive heavy-tailed scores
-    (synflow spans many orders of magnitude) enter as ``sign(s) * log1p(|s|)``; ``-inf``
-    (an output that ignores the input) becomes :data:`NEG_INF_FEATURE`.
+    ``proxies``: registered proxy names (``synflow``, ``params``, ``jacob_cov`` ...).
+    ``params``: keyword arguments of every proxy (e.g. ``{"dataset": "digits"}`` for
+    data-dependent ones), plus two keys of this class: ``seed`` (weight initialisation of the
+    scored networks, default 0: a proxy score is a fixed property of the architecture, not
+    re-drawn with the predictor's seed) and ``cache`` (a directory, or ``True`` for
+    ``<naslab cache dir>/zerocost``: scores are read from / appended to the JSON-lines score
+    cache that ``naslab proxies --cache`` and ``benchmarks/zerocost.py`` write).
+    Scores are memoised per process. Heavy-tailed scores (synflow spans dozens of orders of
+    magnitude) enter as ``sign(s) * log1p(|s|)``; ``-inf`` (an output that ignores the input)
+    becomes :data:`NEG_INF_FEATURE`.
     """
 
-    def __init__(self, proxies: Sequence[str], params: dict[str, Any] | None = None,
-                 seed: int = 0) -> None:
+    def __init__(self, proxies: Sequence[str], params: dict[str, Any] | None = None) -> None:
         if isinstance(proxies, str) or not proxies:
             raise ConfigError(f"zc_proxies must be a non-empty list of proxy names, got {proxies!r}")
         from naslab import registry
 
         self.proxies = tuple(proxies)
-        self.params = dict(params or {})
-        self.seed = int(seed)
+        params = dict(params or {})
+        self.seed = int(params.pop("seed", 0))
+        cache = params.pop("cache", None)
+        if cache is True:
+            from naslab.benchmarks.datadir import cache_dir
+
+            cache = str(cache_dir() / "zerocost")
+        self.cache = None if cache in (None, False, "") else str(cache)
+        self.params = params
         self._est = {p: registry.create("proxy", p, **self.params) for p in self.proxies}
-        self._memo: dict[tuple[str, Any], float] = {}
 
     def raw(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Raw proxy scores, shape (n, number of proxies)."""
+        import json
+
         out = np.empty((len(archs), len(self.proxies)), dtype=np.float64)
         for j, p in enumerate(self.proxies):
             est = self._est[p]
+            tag = json.dumps(est.describe(), sort_keys=True, default=str)
+            missing = [a for a in dict.fromkeys(archs) if (p, tag, self.seed, a.choices) not in _zc_memo]
+            if missing:
+                if self.cache is not None:
+                    from naslab.estimators.zerocost import cache_file, score_archs
+                    from naslab.spaces.base import get_space
+
+                    sp = get_space(missing[0].space)
+                    scores, _ = score_archs(est, [sp.index(a) for a in missing], seed=self.seed,
+                                            space=sp, cache=cache_file(self.cache, est, space=sp.name,
+                                                                       seed=self.seed))
+                else:
+                    scores = [float(est.score(a, seed=self.seed)) for a in missing]
+                for a, v in zip(missing, scores):
+                    _zc_memo[(p, tag, self.seed, a.choices)] = float(v)
             for i, a in enumerate(archs):
-                key = (p, a.choices)
-                v = self._memo.get(key)
-                if v is None:
-                    v = float(est.score(a, seed=self.seed))
-                    self._memo[key] = v
-                out[i, j] = v
+                out[i, j] = _zc_memo[(p, tag, self.seed, a.choices)]
         return out
 
     def features(self, archs: Sequence[Architecture]) -> np.ndarray:

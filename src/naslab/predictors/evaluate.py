@@ -113,8 +113,11 @@ class PredictorEvaluation:
             for ax, key in zip(axes, ("kendall", "precision", "fit_s")):
                 ax.errorbar(n, [d[key] for d in ds], yerr=[d[key + "_std"] for d in ds],
                             label=name, marker="o", capsize=3)
+        sizes = sorted({d["n_train"] for d in summ})
         for ax, lab in zip(axes, ("Kendall τ (validation)", "precision@top-10 %", "fit time (s)")):
             ax.set_xscale("log")
+            ax.set_xticks(sizes, [str(v) for v in sizes])
+            ax.minorticks_off()
             ax.set_xlabel("training architectures")
             ax.set_ylabel(lab)
             ax.grid(alpha=0.3)
@@ -247,6 +250,7 @@ def evaluate_predictors(
     test_col = np.asarray(bench.column("test_acc"), dtype=float) if getattr(bench, "has_test", False) else None
 
     rows: list[EvalRow] = []
+    warm = True
     for seed in seed_list:
         test_idx, train_order = make_split(space, seed, sizes[-1], test_size, sampling)
         test_archs = [space.from_index(int(i)) for i in test_idx]
@@ -259,6 +263,10 @@ def evaluate_predictors(
                  else np.array([bench.val_acc(int(i), tr_seed) for i in train_order]))
         for n in sizes:
             archs = [space.from_index(int(i)) for i in train_order[:n]]
+            if warm:  # one untimed fit per predictor: imports and caches are not fit time
+                warm = False
+                for proto in preds.values():
+                    proto.clone().fit(archs, y_all[:n]).predict(test_archs[:2])
             for label, proto in preds.items():
                 model = proto.clone(seed=derive_seed(seed, n)) if "seed" in proto.get_params() \
                     else proto.clone()

@@ -19,6 +19,7 @@ Differences from Wen et al. (measured in docs/benchmarks.md, predictors section)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -37,19 +38,24 @@ from naslab.spaces.base import Architecture
 
 LOSSES = ("rank", "mse", "rank+mse")
 POOLS = ("summax", "mean", "sum")
+AGGREGATIONS = ("mean", "sum")
 
 
-def _norm_adjacency(adj: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-normalised aggregation matrices with self loops on live nodes: (forward, backward)."""
+def _norm_adjacency(adj: np.ndarray, mask: np.ndarray,
+                    aggregation: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """Aggregation matrices with self loops on live nodes: (forward, backward); ``mean``
+    row-normalises them (Wen et al.), ``sum`` keeps the counts."""
     eye = np.eye(adj.shape[1], dtype=np.float32)[None] * mask[:, :, None]
     fwd = np.transpose(adj, (0, 2, 1)) + eye  # row v: predecessors of v and v
     bwd = adj + eye  # row v: successors of v and v
-    fwd /= np.maximum(fwd.sum(-1, keepdims=True), 1.0)
-    bwd /= np.maximum(bwd.sum(-1, keepdims=True), 1.0)
+    if aggregation == "mean":
+        fwd /= np.maximum(fwd.sum(-1, keepdims=True), 1.0)
+        bwd /= np.maximum(bwd.sum(-1, keepdims=True), 1.0)
     return fwd.astype(np.float32), bwd.astype(np.float32)
 
 
-def _build_model(n_features: int, hidden: int, layers: int, pool: str, dropout: float) -> Any:
+def _build_model(n_features: int, hidden: int, layers: int, pool: str, dropout: float,
+                 n_extra: int = 0) -> Any:
     import torch
     from torch import nn
 
@@ -59,12 +65,12 @@ def _build_model(n_features: int, hidden: int, layers: int, pool: str, dropout: 
             dims = [n_features] + [hidden] * layers
             self.fwd = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(layers))
             self.bwd = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(layers))
-            width = 2 * hidden if pool == "summax" else hidden
+            width = (2 * hidden if pool == "summax" else hidden) + n_extra
             self.head = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout),
                                       nn.Linear(hidden, 1))
 
         def forward(self, af: torch.Tensor, ab: torch.Tensor, x: torch.Tensor,
-                    mask: torch.Tensor) -> torch.Tensor:
+                    mask: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
             m = mask.unsqueeze(-1)
             h = x
             for lf, lb in zip(self.fwd, self.bwd):
@@ -75,6 +81,8 @@ def _build_model(n_features: int, hidden: int, layers: int, pool: str, dropout: 
                 g = h.sum(1)
             else:
                 g = torch.cat([h.sum(1), (h + (m - 1.0) * 1e4).amax(1)], dim=-1)
+            if n_extra:
+                g = torch.cat([g, z], dim=-1)
             return self.head(g).squeeze(-1)
 
     return GCN()
@@ -89,24 +97,30 @@ class GCNPredictor(Predictor):
     graph: ``reduced`` (none removed, skips contracted) or ``raw`` (the op-on-node graph).
     hidden, layers: width of every graph-convolution layer and how many there are.
     pool: ``summax`` (sum and max pooling), ``mean`` (Wen et al.) or ``sum``.
+    aggregation: ``mean`` over a node's neighbours and itself (Wen et al.) or ``sum``.
     loss: ``rank`` (pairwise logistic), ``mse`` (Wen et al.) or ``rank+mse``.
     epochs, batch_size, lr, weight_decay: Adam with cosine learning-rate decay.
     dropout: before the last layer of the head.
     ensemble: number of independently initialised networks; with 2 or more the prediction is
         their mean and ``predict_std`` their standard deviation.
+    zc_proxies, zc_params: zero-cost proxy scores (see
+        :class:`~naslab.predictors.encodings.ZeroCostFeatures`), standardised and concatenated
+        to the pooled graph embedding before the head.
     seed: initialisation and mini-batch order. num_threads: torch threads while fitting and
         predicting (1 = fastest for this model size, and bit-reproducible). device: cpu/cuda.
     """
 
     def __init__(self, graph: str = "reduced", hidden: int = 64, layers: int = 3,
-                 pool: str = "summax", loss: str = "rank", epochs: int = 150,
+                 pool: str = "summax", aggregation: str = "mean", loss: str = "rank", epochs: int = 150,
                  batch_size: int = 32, lr: float = 2e-3, weight_decay: float = 1e-4,
-                 dropout: float = 0.0, ensemble: int = 1, seed: int = 0,
+                 dropout: float = 0.0, ensemble: int = 1, zc_proxies: Sequence[str] = (),
+                 zc_params: dict[str, Any] | None = None, seed: int = 0,
                  num_threads: int | None = 1, device: str = "cpu") -> None:
         self.graph = graph
         self.hidden = hidden
         self.layers = layers
         self.pool = pool
+        self.aggregation = aggregation
         self.loss = loss
         self.epochs = epochs
         self.batch_size = batch_size
@@ -114,6 +128,8 @@ class GCNPredictor(Predictor):
         self.weight_decay = weight_decay
         self.dropout = dropout
         self.ensemble = ensemble
+        self.zc_proxies = zc_proxies
+        self.zc_params = zc_params
         self.seed = seed
         self.num_threads = num_threads
         self.device = device
@@ -126,6 +142,7 @@ class GCNPredictor(Predictor):
 
         check_choice("graph", self.graph, GRAPH_KINDS)
         check_choice("pool", self.pool, POOLS)
+        check_choice("aggregation", self.aggregation, AGGREGATIONS)
         check_choice("loss", self.loss, LOSSES)
         for name in ("hidden", "layers", "epochs", "batch_size", "ensemble"):
             check_pos_int(name, getattr(self, name))
@@ -136,19 +153,27 @@ class GCNPredictor(Predictor):
 
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
         check_seed(self.seed)
+        if isinstance(self.zc_proxies, str):
+            from naslab.errors import ConfigError
+
+            raise ConfigError(f"zc_proxies must be a list of proxy names, got {self.zc_proxies!r}")
         if self.num_threads is not None:
             check_pos_int("num_threads", self.num_threads)
 
-    def _tensors(self, archs: list[Architecture]) -> tuple[Any, Any, Any, Any]:
+    def _tensors(self, archs: list[Architecture]) -> tuple[Any, Any, Any, Any, Any]:
         import torch
 
         from naslab.predictors.encodings import graph_batch
 
         adj, x, mask = graph_batch(self.space_, archs, self.graph)
-        af, ab = _norm_adjacency(adj, mask)
+        af, ab = _norm_adjacency(adj, mask, self.aggregation)
+        if self.zc_proxies:
+            z = (self.zc_.features(archs) - self.z_mean_) / self.z_std_
+        else:
+            z = np.zeros((len(archs), 0), dtype=np.float32)
         dev = torch.device(self.device)
-        return tuple(torch.from_numpy(np.ascontiguousarray(t)).to(dev)  # type: ignore[return-value]
-                     for t in (af, ab, x, mask))
+        return tuple(torch.from_numpy(np.ascontiguousarray(t, dtype=np.float32)).to(dev)  # type: ignore[return-value]
+                     for t in (af, ab, x, mask, z))
 
     def _fit(self, archs: list[Architecture], y: np.ndarray) -> None:
         import torch
@@ -156,7 +181,14 @@ class GCNPredictor(Predictor):
         from naslab.predictors._torch import pairwise_rank_loss, torch_session
 
         ys, self.y_mean_, self.y_std_ = standardize(y)
-        af, ab, x, mask = self._tensors(archs)
+        if self.zc_proxies:
+            from naslab.predictors.encodings import ZeroCostFeatures
+
+            self.zc_ = ZeroCostFeatures(self.zc_proxies, self.zc_params)
+            ztr = self.zc_.features(archs)
+            self.z_mean_ = ztr.mean(axis=0)
+            self.z_std_ = np.where(ztr.std(axis=0) > 1e-8, ztr.std(axis=0), 1.0)
+        af, ab, x, mask, z = self._tensors(archs)
         target = torch.tensor(ys, dtype=torch.float32, device=af.device)
         n = len(archs)
         bs = min(int(self.batch_size), n)
@@ -165,7 +197,7 @@ class GCNPredictor(Predictor):
             seed = derive_seed(int(self.seed), member) if self.ensemble > 1 else int(self.seed)
             with torch_session(seed, self.num_threads) as gen:
                 model = _build_model(x.shape[-1], int(self.hidden), int(self.layers), self.pool,
-                                     float(self.dropout)).to(af.device)
+                                     float(self.dropout), z.shape[1]).to(af.device)
                 opt = torch.optim.Adam(model.parameters(), lr=float(self.lr),
                                        weight_decay=float(self.weight_decay), fused=True)
                 sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, int(self.epochs))
@@ -176,7 +208,7 @@ class GCNPredictor(Predictor):
                         b = perm[k:k + bs]
                         if len(b) < 2:  # a one-item tail batch has no pair to rank
                             continue
-                        pred = model(af[b], ab[b], x[b], mask[b])
+                        pred = model(af[b], ab[b], x[b], mask[b], z[b])
                         t = target[b]
                         if self.loss == "mse":
                             loss = torch.mean((pred - t) ** 2)
@@ -196,12 +228,12 @@ class GCNPredictor(Predictor):
 
         from naslab.predictors._torch import torch_session
 
-        af, ab, x, mask = self._tensors(archs)
+        af, ab, x, mask, z = self._tensors(archs)
         out = np.empty((len(self.models_), len(archs)))
         with torch_session(0, self.num_threads), torch.no_grad():
             for i, model in enumerate(self.models_):
-                parts = [model(af[k:k + 4096], ab[k:k + 4096], x[k:k + 4096], mask[k:k + 4096])
-                         for k in range(0, len(archs), 4096)]
+                parts = [model(af[k:k + 4096], ab[k:k + 4096], x[k:k + 4096], mask[k:k + 4096],
+                               z[k:k + 4096]) for k in range(0, len(archs), 4096)]
                 out[i] = torch.cat(parts).cpu().numpy()
         return out * self.y_std_ + self.y_mean_
 

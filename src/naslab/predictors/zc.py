@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from naslab.errors import ConfigError
-from naslab.predictors.base import Predictor, check_seed
+from naslab.predictors.base import Predictor
 from naslab.registry import register
 from naslab.spaces.base import Architecture
 
@@ -24,24 +24,22 @@ class ZeroCostPredictor(Predictor):
     ----------
     proxy: registered proxy name (``synflow``, ``jacob_cov`` ...; ``naslab list proxies``).
     proxy_params: keyword arguments of the proxy (``{"dataset": "digits"}`` for
-        data-dependent proxies). seed: weight initialisation of the scored networks.
+        data-dependent proxies) and ``seed`` / ``cache`` as in
+        :class:`~naslab.predictors.encodings.ZeroCostFeatures`.
     """
 
-    def __init__(self, proxy: str = "synflow", proxy_params: dict[str, Any] | None = None,
-                 seed: int = 0) -> None:
+    def __init__(self, proxy: str = "synflow", proxy_params: dict[str, Any] | None = None) -> None:
         self.proxy = proxy
         self.proxy_params = proxy_params
-        self.seed = seed
 
     def _check_params(self) -> None:
         if not isinstance(self.proxy, str):
             raise ConfigError(f"proxy must be a proxy name, got {self.proxy!r}")
-        check_seed(self.seed)
 
     def _fit(self, archs: list[Architecture], y: np.ndarray) -> None:
         from naslab.predictors.encodings import ZeroCostFeatures
 
-        self.zc_ = ZeroCostFeatures([self.proxy], self.proxy_params, seed=int(self.seed))
+        self.zc_ = ZeroCostFeatures([self.proxy], self.proxy_params)
 
     def _predict(self, archs: list[Architecture]) -> np.ndarray:
         return self.zc_.raw(archs)[:, 0]  # type: ignore[no-any-return]
