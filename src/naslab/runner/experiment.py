@@ -99,6 +99,25 @@ class RunResult:
         }
 
 
+def run_environment() -> dict[str, Any]:
+    """Versions and machine recorded with every experiment (the report's run card)."""
+    import os
+    import platform
+    import socket
+    from importlib import metadata
+
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {"python": platform.python_version(), "numpy": version("numpy"),
+            "torch": version("torch"), "platform": platform.platform(),
+            "machine": platform.machine(), "cpu_count": os.cpu_count(),
+            "hostname": socket.gethostname()}
+
+
 def experiment_config(space: SearchSpace, strategy: Strategy, estimator: Estimator,
                       objective: Objective, seed: int) -> dict[str, Any]:
     """The identity of an experiment: two runs with equal configs are the same experiment."""
@@ -161,7 +180,8 @@ class Experiment:
         """Run (or resume) until the termination rule says stop; returns the result."""
         from naslab import __version__
 
-        meta = {"naslab": __version__, "termination": self.termination.describe(),
+        meta = {"naslab": __version__, **run_environment(),
+                "termination": self.termination.describe(),
                 "executor": self.executor.describe(),
                 "optimum_test_acc": self.estimator.optimum("test_acc"),
                 "test_unavailable": self._test_unavailable(), **self.meta}
