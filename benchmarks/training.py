@@ -7,8 +7,8 @@ momentum 0.9, weight decay 5e-4, cosine learning rate, batch 64), one torch thre
 plain loop is the shortest correct loop: shuffle indices, slice the on-device tensors, forward,
 loss, backward, step, with the learning rate annealed per epoch by ``CosineAnnealingLR``; it
 keeps no statistics. naslab's loop additionally anneals per iteration and sums loss and accuracy
-on the device. Runs alternate (naslab, plain, naslab, plain, ...) so that load on a shared
-machine hits both alike; the figure is the ratio of the median epoch times.
+on the device. Runs alternate (naslab first in even rounds, plain first in odd rounds) so that
+load on a shared machine hits both alike; the figure is the ratio of the median epoch times.
 
 Usage: python benchmarks/training.py [--rounds 5] [--epochs 2] [--no-docs]
 """
@@ -84,11 +84,15 @@ def main() -> None:
             arch = sp.parse(arch_s)
             ours, plain = [], []
             for r in range(args.rounds):
-                res = train(arch, ds, proto, seed=r)
-                ours += [h["time_s"] - (res.history[i - 1]["time_s"] if i else 0.0)
-                         for i, h in enumerate(res.history)]
-                model = build_model(arch, ds, proto, seed=r)
-                plain += plain_loop(model, x, y, args.epochs, proto.batch_size, proto.lr, r)
+                for which in ((0, 1) if r % 2 == 0 else (1, 0)):  # alternate who goes first
+                    if which == 0:
+                        res = train(arch, ds, proto, seed=r)
+                        ours += [h["time_s"] - (res.history[i - 1]["time_s"] if i else 0.0)
+                                 for i, h in enumerate(res.history)]
+                    else:
+                        model = build_model(arch, ds, proto, seed=r)
+                        plain += plain_loop(model, x, y, args.epochs, proto.batch_size,
+                                            proto.lr, r)
             m_ours, m_plain = statistics.median(ours), statistics.median(plain)
             net = build_model(arch, ds, proto, 0)
             rows_ratio.append((label, cell_name, n / m_ours, n / m_plain, m_plain / m_ours))

@@ -63,17 +63,22 @@ def test_unknown_protocol():
         get_protocol("nb210")
 
 
-def test_cosine_schedule_per_iteration():
+def test_cosine_schedule_as_nb201():
+    """NB201's scheduler: cosine stepped per epoch (lr(e) = 0.05 (1 + cos(pi e / 200))),
+    warm-up per iteration."""
     from naslab.estimators._train_loop import lr_at
 
     p = get_protocol("nb201")
-    assert lr_at(p, 0.0, 200) == pytest.approx(0.1)
-    assert lr_at(p, 100.0, 200) == pytest.approx(0.05)
-    assert lr_at(p, 200.0, 200) == pytest.approx(0.0, abs=1e-12)
-    assert lr_at(p, 50.5, 200) == pytest.approx(0.05 * (1 + math.cos(math.pi * 50.5 / 200)))
+    assert lr_at(p, 0, 0.0, 200) == pytest.approx(0.1)
+    assert lr_at(p, 0, 0.9, 200) == pytest.approx(0.1)  # constant within an epoch
+    assert lr_at(p, 100, 0.5, 200) == pytest.approx(0.05)
+    assert lr_at(p, 50, 0.5, 200) == pytest.approx(0.05 * (1 + math.cos(math.pi * 50 / 200)))
+    assert lr_at(p, 199, 0.99, 200) == pytest.approx(0.05 * (1 + math.cos(math.pi * 199 / 200)))
+    assert lr_at(p, 200, 0.0, 200) == 0.0
     w = get_protocol("nb201", warmup_epochs=5)
-    assert lr_at(w, 2.5, 200) == pytest.approx(0.05)
-    assert lr_at(get_protocol("cpu", schedule="constant"), 7.0, 10) == 0.05
+    assert lr_at(w, 2, 0.5, 200) == pytest.approx(0.05)
+    assert lr_at(w, 5, 0.0, 200) == pytest.approx(0.1)
+    assert lr_at(get_protocol("cpu", schedule="constant"), 7, 0.3, 10) == 0.05
 
 
 def test_augmentation():

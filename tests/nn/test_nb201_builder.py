@@ -135,6 +135,20 @@ def test_params_match_published_table_on_sampled_archs(published):
     assert mismatches <= 0.03 * 3 * len(idx)
 
 
+def test_published_twin_count(published):
+    """Arch 2958 is one of the 150 archs whose published count is an isomorphic twin's: its
+    network has one more 1x1 conv per cell than arch 1183, whose count the table gives it."""
+    a, twin = SPACE.from_index(2958), SPACE.from_index(1183)
+    assert SPACE.unique_key(a) == SPACE.unique_key(twin)
+    assert a.choices.count(2) == twin.choices.count(2) + 1
+    for col, ncls in DATASETS:
+        mine = count_params(NB201Network(a, num_classes=ncls))
+        assert abs(mine - published[col][2958]) > 1e-3
+        assert count_params(NB201Network(twin, num_classes=ncls)) == pytest.approx(
+            published[col][2958], abs=1e-6)
+        assert published[col][1183] == pytest.approx(published[col][2958], abs=1e-6)
+
+
 def test_dead_edges_are_built():
     # node 1 receives only `none`, so the conv on edge 2<-1 can never affect the output;
     # NB201 still builds it (and counts its parameters)

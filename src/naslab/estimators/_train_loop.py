@@ -38,16 +38,24 @@ def build_model(arch: Architecture, dataset: Any, protocol: Protocol, seed: int)
                             in_channels=dataset.input_shape[0])
 
 
-def lr_at(protocol: Protocol, t: float, total: float) -> float:
-    """Learning rate at (fractional) epoch ``t`` of a schedule spanning ``total`` epochs."""
+def lr_at(protocol: Protocol, epoch: int, iter_frac: float, total: int) -> float:
+    """Learning rate in iteration ``iter_frac`` (0..1) of epoch ``epoch`` (0-based) of a
+    schedule spanning ``total`` epochs, as NB201's scheduler computes it.
+
+    Linear warm-up per iteration over ``warmup_epochs``; then cosine annealing stepped per
+    epoch: ``lr_min + (lr - lr_min) * (1 + cos(pi * e / T)) / 2`` with ``e`` the epoch after
+    warm-up and ``T = total - warmup_epochs`` (NB201 uses ``T = total``; equal without warm-up).
+    The last epoch of a 200-epoch run thus trains at 6e-6, not 0, exactly as NB201.
+    """
     p = protocol
-    if p.warmup_epochs and t < p.warmup_epochs:
-        return p.lr * (t + 1e-12) / p.warmup_epochs
+    if p.warmup_epochs and epoch < p.warmup_epochs:
+        return p.lr * (epoch + iter_frac) / p.warmup_epochs
     if p.schedule == "constant":
         return p.lr
-    span = max(total - p.warmup_epochs, 1e-12)
-    frac = min(max((t - p.warmup_epochs) / span, 0.0), 1.0)
-    return p.lr_min + (p.lr - p.lr_min) * 0.5 * (1.0 + math.cos(math.pi * frac))
+    if epoch >= total:
+        return p.lr_min
+    e, T = epoch - p.warmup_epochs, max(total - p.warmup_epochs, 1)
+    return p.lr_min + (p.lr - p.lr_min) * 0.5 * (1.0 + math.cos(math.pi * e / T))
 
 
 def augment_batch(x: torch.Tensor, protocol: Protocol, gen: torch.Generator) -> torch.Tensor:
@@ -123,27 +131,31 @@ def train(arch: Architecture, dataset: Any, protocol: Protocol, *, epochs: int |
     steps = math.ceil(n / bs)
     history: list[dict[str, float]] = []
     train_s = 0.0
+    cur_lr = float("nan")
     for epoch in range(E):
         t_ep = time.perf_counter()
         model.train()
         perm = torch.randperm(n, generator=gen).to(dev)
-        loss_sum = torch.zeros((), device=dev, dtype=torch.float64)
-        correct = torch.zeros((), device=dev, dtype=torch.int64)
+        losses, hits = [], []
         for i in range(steps):
             idx = perm[i * bs:(i + 1) * bs]
             xb = augment_batch(x_tr[idx], p, gen)
             yb = y_tr[idx]
-            lr = lr_at(p, epoch + i / steps, schedule_epochs)
-            for g in opt.param_groups:
-                g["lr"] = lr
+            lr = lr_at(p, epoch, i / steps, schedule_epochs)
+            if lr != cur_lr:  # changes once per epoch (every iteration during warm-up)
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                cur_lr = lr
             out = model(xb)
             loss = criterion(out, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            with torch.no_grad():
-                loss_sum += loss.detach().double() * len(yb)
-                correct += (out.argmax(1) == yb).sum()
+            # statistics stay on the device; read once per epoch
+            losses.append(loss.detach() * len(yb))
+            hits.append((out.detach().argmax(1) == yb).sum())
+        loss_sum = torch.stack(losses).double().sum()
+        correct = torch.stack(hits).sum()
         tr_loss, tr_acc = float(loss_sum) / n, 100.0 * float(correct) / n
         if not math.isfinite(tr_loss):
             raise FloatingPointError(f"training diverged at epoch {epoch + 1} (loss {tr_loss})")

@@ -5,9 +5,10 @@ batch size, epochs, augmentation, network width/depth and input shape). Its hash
 experiment's identity, so results under different protocols never mix. Built-in protocols:
 
 ``nb201`` (v1)
-    NAS-Bench-201's training: SGD with Nesterov momentum 0.9, learning rate 0.1 annealed to 0
-    with a per-iteration cosine schedule, weight decay 5e-4 on all parameters, batch 256,
-    200 epochs, random crop (padding H/8) + horizontal flip, C=16, N=5, cross-entropy.
+    NAS-Bench-201's training: SGD with Nesterov momentum 0.9, learning rate 0.1 annealed
+    towards 0 by a cosine schedule stepped once per epoch (NB201's scheduler), weight decay
+    5e-4 on all parameters, batch 256, 200 epochs, random crop (padding H/8) + horizontal
+    flip, C=16, N=5, cross-entropy.
 ``cpu`` (v1)
     A CPU-scale protocol for small data (digits): the same optimizer and schedule, batch 64,
     lr 0.05, 10 epochs, no augmentation, C=8, N=1 (one cell per stage).
