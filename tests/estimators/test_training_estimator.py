@@ -223,3 +223,25 @@ def test_train_cli_bad_input(tmp_path):
     for args, match in cases:
         r = CliRunner().invoke(app, args)
         assert r.exit_code != 0 and match in str(r.exception or r.output), (args, r.output)
+
+
+def test_protocol_file(tmp_path):
+    from naslab.estimators.training import load_protocol_file
+
+    f = tmp_path / "p.yaml"
+    f.write_text("name: nb201\nepochs: 12\naugment: crop\n")
+    p = load_protocol_file(f)
+    assert p.name == "nb201" and p.epochs == 12 and p.augment == "crop" and p.lr == 0.1
+    assert p.overrides == ("augment", "epochs")
+    g = tmp_path / "q.yaml"
+    g.write_text(json.dumps({**get_protocol("cpu").describe(), "name": "mine", "C": 4}))
+    q = load_protocol_file(g)
+    assert q.name == "mine" and q.C == 4 and q.epochs == 10
+    f.write_text("name: nb201\nepoch: 12\n")
+    with pytest.raises(ConfigError, match="no field 'epoch'"):
+        load_protocol_file(f)
+    f.write_text("epochs: 12\n")
+    with pytest.raises(ConfigError, match="'name' key"):
+        load_protocol_file(f)
+    est = TrainingEstimator("digits", load_protocol_file(g), epochs=3)
+    assert est.protocol.C == 4 and est.protocol.epochs == 3 and est.max_fidelity == 3.0

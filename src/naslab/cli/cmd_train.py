@@ -102,15 +102,9 @@ def train(
     overrides = parse_params(set_, "--set")
     if epochs is not None:
         overrides["epochs"] = epochs
+    proto: Any = protocol
     if protocol not in PROTOCOLS and Path(protocol).is_file():
-        proto = load_protocol_file(protocol).override(**overrides) if overrides \
-            else load_protocol_file(protocol)
-    else:
-        proto = protocol
-        if protocol not in PROTOCOLS:
-            from naslab.estimators.training import get_protocol
-
-            get_protocol(protocol)  # raises ConfigError with suggestions
+        proto = load_protocol_file(protocol)
     dkw = parse_params(data_param, "--data-param")
     allowed = ("split_seed", "val_fraction", "test_fraction", "n_train", "n_val", "n_test")
     for k in dkw:
@@ -121,10 +115,10 @@ def train(
                               f"{did_you_mean(k, allowed)}; options: {', '.join(allowed)}")
     if threads < 0:
         raise ConfigError(f"--threads must be >= 0, got {threads}")
-    est = TrainingEstimator(dataset or "digits", proto,  # type: ignore[arg-type]
+    est = TrainingEstimator(dataset or "digits", proto,
                             data_dir=None if data_dir is None else str(data_dir), device=device,
                             num_threads=threads or None,
-                            **dkw, **({} if not isinstance(proto, str) else overrides))
+                            **dkw, **overrides)
     p = est.protocol
     if est.num_threads is not None:
         import torch
@@ -133,7 +127,8 @@ def train(
     t0 = time.perf_counter()
     data = est.data
     if progress and output == "text":
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn)
 
         with Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[info]}"), TimeElapsedColumn(),

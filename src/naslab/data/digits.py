@@ -1,9 +1,9 @@
 """scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes; bundled with scikit-learn).
 
 Pixel values 0..16 are scaled to [0, 1]; images are 1 x 8 x 8. The images are read from the
-file that ``sklearn.datasets.load_digits`` reads (identical arrays, checked by a test). There is no official test
-split: :func:`~naslab.data.load_dataset` draws train / validation / test from all images.
-This is the default dataset for fast CPU runs.
+file that ``sklearn.datasets.load_digits`` reads (identical arrays, checked by a test). There
+is no official test split: :func:`~naslab.data.load_dataset` draws train / validation / test
+from all images. This is the default dataset for fast CPU runs.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def load_digits(data_dir: Path | None = None) -> RawImages:
         try:
             from sklearn.datasets import load_digits as _load
         except ImportError:
-            raise DataError("dataset 'digits' needs scikit-learn: pip install 'naslab[ml]'") from None
+            raise DataError("dataset 'digits' needs scikit-learn: "
+                            "pip install 'naslab[ml]'") from None
         d = _load()
         x = (np.asarray(d.images, dtype=np.float32) / 16.0)[:, None, :, :]
         y = np.asarray(d.target, dtype=np.int64)

@@ -103,7 +103,8 @@ def _tensors(dataset: Any, device: torch.device) -> dict[str, tuple[torch.Tensor
     for split in ("train", "val", "test"):
         x = np.asarray(getattr(dataset, f"x_{split}"), dtype=np.float32)
         y = np.asarray(getattr(dataset, f"y_{split}"), dtype=np.int64)
-        out[split] = (torch.from_numpy(np.array(x)).to(device), torch.from_numpy(np.array(y)).to(device))
+        out[split] = (torch.from_numpy(np.array(x)).to(device),
+                      torch.from_numpy(np.array(y)).to(device))
     return out
 
 

@@ -239,7 +239,7 @@ class TrainingEstimator(Estimator):
     whole evaluation, ``simulated_s`` = the training epochs' wall time. Fidelity = epochs.
     """
 
-    def __init__(self, dataset: str = "digits", protocol: str = "cpu", *,
+    def __init__(self, dataset: str = "digits", protocol: str | Protocol = "cpu", *,
                  data_dir: str | None = None, device: str = "cpu", split_seed: int = 0,
                  val_fraction: float = 0.2, test_fraction: float = 0.2,
                  n_train: int | None = None, n_val: int | None = None,

@@ -24,7 +24,8 @@ class ReLUConvBN(nn.Module):
     """ReLU -> Conv2d (bias only without affine BN) -> BatchNorm2d."""
 
     def __init__(self, C_in: int, C_out: int, kernel_size: int, stride: int, padding: int,
-                 dilation: int = 1, *, affine: bool = True, track_running_stats: bool = True) -> None:
+                 dilation: int = 1, *, affine: bool = True,
+                 track_running_stats: bool = True) -> None:
         super().__init__()
         self.op = nn.Sequential(
             nn.ReLU(inplace=False),
@@ -76,9 +77,9 @@ class FactorizedReduce(nn.Module):
         self.relu = nn.ReLU(inplace=False)
         if stride == 2:
             half = C_out // 2
-            self.convs = nn.ModuleList([nn.Conv2d(C_in, half, 1, stride=2, padding=0, bias=not affine),
-                                        nn.Conv2d(C_in, C_out - half, 1, stride=2, padding=0,
-                                                  bias=not affine)])
+            self.convs = nn.ModuleList([
+                nn.Conv2d(C_in, half, 1, stride=2, padding=0, bias=not affine),
+                nn.Conv2d(C_in, C_out - half, 1, stride=2, padding=0, bias=not affine)])
             self.pad = nn.ConstantPad2d((0, 1, 0, 1), 0.0)
         elif stride == 1:
             self.conv = nn.Conv2d(C_in, C_out, 1, stride=1, padding=0, bias=not affine)
