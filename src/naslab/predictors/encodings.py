@@ -25,8 +25,9 @@ Kinds combine with ``+`` (``"path+onehot"``): the row is the concatenation.
 
 Graphs for GNNs: :func:`graph_batch` returns stacked ``(adjacency, node features, node mask)``
 of the ``raw`` op-on-node graph (Wen et al.'s input) or the ``reduced`` graph: ``none`` nodes
-removed, ``skip_connect`` nodes contracted (their predecessors joined to their successors),
-and nodes that lie on no input->output path removed. Node features of the reduced graph are
+removed, ``skip_connect`` nodes contracted (their predecessors joined to their successors;
+parallel routes merged by a contraction become an edge multiplicity), and nodes that lie on no
+input->output path removed. Node features of the reduced graph are
 one-hot over ``[input, output, *compute ops]``.
 
 Spaces opt in by providing ``graph(arch) -> (adj, node_onehot)`` with nodes in topological
@@ -97,36 +98,40 @@ class GraphSpec:
         self.n_reduced_features = 2 + k
 
     def reduce(self, arch: Architecture) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Reduced graph of ``arch``: (adjacency n x n, features n x (2+k), mask n)."""
+        """Reduced graph of ``arch``: (adjacency n x n, features n x (2+k), mask n).
+
+        Contracting a skip node joins each predecessor to each successor; parallel routes that
+        this merges are kept as edge multiplicities (``adj[u, v]`` = number of routes), so that
+        path counts and sums of node states stay what the cell computes.
+        """
         adj, feats = self.space.graph(arch)  # type: ignore[attr-defined]
-        a = np.asarray(adj) > 0
+        a = (np.asarray(adj) > 0).astype(np.float64)
         lab = [self.labels[int(i)] for i in np.argmax(feats, axis=1)]
         n = self.n_nodes
         alive = np.ones(n, dtype=bool)
         for v in range(n):  # topological order: contracting v only adds edges between others
             if lab[v] in NONE_OPS:
-                a[v, :] = False
-                a[:, v] = False
+                a[v, :] = 0.0
+                a[:, v] = 0.0
                 alive[v] = False
             elif lab[v] in SKIP_OPS:
-                preds, succs = np.flatnonzero(a[:, v]), np.flatnonzero(a[v, :])
-                a[np.ix_(preds, succs)] = True
-                a[v, :] = False
-                a[:, v] = False
+                a += np.outer(a[:, v], a[v, :])
+                a[v, :] = 0.0
+                a[:, v] = 0.0
                 alive[v] = False
         fwd = np.zeros(n, dtype=bool)
         fwd[0] = True
         for v in range(n):
             if fwd[v]:
-                fwd |= a[v]
+                fwd |= a[v] > 0
         bwd = np.zeros(n, dtype=bool)
         bwd[n - 1] = True
         for v in range(n - 1, -1, -1):
-            if a[v][bwd].any():
+            if (a[v][bwd] > 0).any():
                 bwd[v] = True
         alive &= fwd & bwd
         alive[0] = alive[n - 1] = True
-        a &= np.outer(alive, alive)
+        a *= np.outer(alive, alive)
         out = np.zeros((n, self.n_reduced_features), dtype=np.float32)
         out[0, 0] = out[n - 1, 1] = 1.0
         for v in range(1, n - 1):
@@ -135,21 +140,25 @@ class GraphSpec:
         return a.astype(np.float32), out, alive.astype(np.float32)
 
     def path_counts(self, arch: Architecture) -> np.ndarray:
-        """How many input->output paths of the reduced graph carry each op sequence."""
+        """How many input->output paths of the cell carry each op sequence (skips add no op,
+        paths through ``none`` do not exist)."""
         a, feats, alive = self.reduce(arch)
         n = self.n_nodes
         op = np.argmax(feats[:, 2:], axis=1)
-        seqs: list[list[tuple[int, ...]]] = [[] for _ in range(n)]
-        seqs[0] = [()]
+        seqs: list[dict[tuple[int, ...], float]] = [{} for _ in range(n)]
+        seqs[0] = {(): 1.0}
         for v in range(1, n):
             if not alive[v]:
                 continue
             own = () if v == n - 1 else (int(op[v]),)
+            acc = seqs[v]
             for u in np.flatnonzero(a[:, v]):
-                seqs[v].extend(s + own for s in seqs[u])
+                mult = float(a[u, v])
+                for s, c in seqs[u].items():
+                    acc[s + own] = acc.get(s + own, 0.0) + c * mult
         vec = np.zeros(len(self.paths), dtype=np.float32)
-        for s in seqs[n - 1]:
-            vec[self.paths[s]] += 1.0
+        for s, c in seqs[n - 1].items():
+            vec[self.paths[s]] += c
         return vec
 
 
