@@ -73,6 +73,7 @@ def test_text_report_with_a_data_dependent_proxy(data_dir: Path, capsys) -> None
     (["--metric", "test_accuracy"], "test_accuracy"),
     (["--output", "xml"], "--output must be 'text' or 'json'"),
     (["-e", "C=0"], "C must be a positive integer"),
+    (["--threads", "-1"], "--threads must be a positive integer"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(data_dir: Path, capsys, args, message) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run(capsys, "proxies", "--data-dir", str(data_dir), "--sample", "3", *args)

@@ -28,6 +28,16 @@ from naslab.spaces.base import get_space  # noqa: E402
 SPACE = get_space("nb201")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():  # type: ignore[no-untyped-def]
+    """One torch thread: these small networks gain nothing from more, and on a busy 2-core
+    machine intra-op threads contend (grasp ran 20x slower with two threads)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def arch(ops: str):  # type: ignore[no-untyped-def]
     """NB201 arch from 6 op names separated by spaces (official edge order)."""
     o = ops.split()
@@ -222,6 +232,11 @@ def test_same_seed_same_score_other_seed_other_score() -> None:
         assert a.metrics == b.metrics and a.metrics != c.metrics
         assert a.cost.wall_s > 0 and a.cost.simulated_s == a.cost.wall_s
         assert a.fidelity is None and a.metrics["score"] == a.metrics[proxy]
+    # the thread setting is restored after an evaluation
+    torch.set_num_threads(2)
+    registry.create("proxy", "synflow", C=4, N=1, num_threads=1).evaluate(mixed)
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)
     # the global torch RNG is not touched by building networks
     torch.manual_seed(123)
     r1 = torch.rand(1)
@@ -278,6 +293,7 @@ def test_runs_inside_an_experiment() -> None:
     (lambda: ZeroCostEstimator("synflow", input_shape=32), r"input_shape must be \(channels"),
     (lambda: ZeroCostEstimator("synflow", dataset="digits", num_classes=5), "come from dataset"),
     (lambda: ZeroCostEstimator("synflow", device="tpu"), "device must be"),
+    (lambda: ZeroCostEstimator("synflow", num_threads=0), "num_threads must be a positive"),
     (lambda: registry.create("proxy", "synflow", proxy="snip"), "cannot compute proxy 'snip'"),
     (lambda: registry.create("proxy", "synflow", no_such=1), "has no parameter 'no_such'"),
     (lambda: ZeroCostEstimator("synflow").evaluate(NONE, fidelity=12), "no fidelity"),
@@ -329,7 +345,6 @@ def test_score_archs_caches_and_resumes(tmp_path) -> None:  # type: ignore[no-un
 def test_synflow_ranks_nb201_cifar10_archs(nb201_c10) -> None:  # type: ignore[no-untyped-def]
     from naslab.analysis.rank_correlation import rank_correlation
 
-    torch.set_num_threads(1)
     idx = np.sort(np.random.default_rng(0).choice(len(SPACE), 150, replace=False))
     scores, _ = score_archs(ZeroCostEstimator("synflow"), idx, seed=0)
     c = rank_correlation(scores, nb201_c10.column("test_acc")[idx])

@@ -28,10 +28,8 @@ class CountingTrainer(TrainingEstimator):
 
 @pytest.mark.slow
 def test_sh_on_the_training_estimator_pays_only_for_epochs_trained() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    est = CountingTrainer("digits", "cpu", epochs=9, C=4, N=1, n_train=300, n_val=150, n_test=100)
+    est = CountingTrainer("digits", "cpu", epochs=9, C=4, N=1, n_train=300, n_val=150, n_test=100,
+                          num_threads=1)
     sh = registry.create("strategy", "sh")  # defaults from the estimator: eta 3, epochs 1..9
     res = Experiment(get_space("nb201"), sh, est, termination=MaxTrials(13), seed=0).run()
     assert sh.ladder_ == (1.0, 3.0, 9.0)

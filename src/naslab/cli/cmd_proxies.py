@@ -46,7 +46,7 @@ def proxies(
                                               "(data_seed, channels, image_size, C, N, device)."),
     cache: Optional[Path] = typer.Option(
         None, help="Directory keeping every score as it is computed (resumes an interrupted run)."),
-    threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's)."),
+    threads: int = typer.Option(1, help="torch CPU threads per evaluation (0: torch's default)."),
     data_dir: Optional[Path] = typer.Option(None, help=DATA_HELP),
     output: str = typer.Option("text", help="text | json"),
     progress: bool = typer.Option(True, help="Show a progress bar (on stderr)."),
@@ -68,8 +68,9 @@ def proxies(
 
     if output not in ("text", "json"):
         raise ConfigError(f"--output must be 'text' or 'json', got {output!r}")
-    if threads is not None and threads < 1:
-        raise ConfigError(f"--threads must be a positive integer, got {threads}")
+    if threads < 0:
+        raise ConfigError(f"--threads must be a positive integer (or 0 for torch's default), "
+                          f"got {threads}")
     if seed < 0:
         raise ConfigError(f"--seed must be a non-negative integer, got {seed}")
     names = [getattr(registry.get("proxy", p), "registry_name", p) for p in proxy]
@@ -93,11 +94,8 @@ def proxies(
         if dataset is not None:
             params.setdefault("dataset", dataset)
         params.setdefault("batch_size", batch_size)
+        params.setdefault("num_threads", threads or None)
         ests.append(registry.create("proxy", name, **params))
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
 
     rows: list[dict[str, Any]] = []
     show = progress and (output == "text" or _err_console().is_terminal)

@@ -62,6 +62,10 @@ class ZeroCostEstimator(Estimator):
         120).
     C, N: network width and cells per stage (NB201: 16 and 5).
     device: ``cpu`` or ``cuda``.
+    num_threads: torch intra-op threads during an evaluation on CPU (default 1, as the training
+        estimator: these one-batch computations gain little from more, and an oversubscribed
+        multi-threaded torch can be many times slower; None = torch's default). Restored after
+        each evaluation.
     """
 
     fidelities = None
@@ -72,7 +76,8 @@ class ZeroCostEstimator(Estimator):
                  batch_size: int = 64, data_seed: int = 0, data_dir: str | None = None,
                  channels: int | None = None, image_size: int | None = None,
                  input_shape: tuple[int, int, int] | list[int] | None = None,
-                 num_classes: int | None = None, C: int = 16, N: int = 5, device: str = "cpu") -> None:
+                 num_classes: int | None = None, C: int = 16, N: int = 5, device: str = "cpu",
+                 num_threads: int | None = 1) -> None:
         fixed = self.default_proxy
         if proxy is None:
             proxy = fixed or "synflow"
@@ -99,6 +104,7 @@ class ZeroCostEstimator(Estimator):
         if not isinstance(device, str) or device.split(":")[0] not in ("cpu", "cuda"):
             raise ConfigError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}")
         self.device = device
+        self.num_threads = None if num_threads is None else _pos_int("num_threads", num_threads)
         self.data_dir = None if data_dir in (None, "") else str(data_dir)
         if dataset is None:
             if proxy in DATA_DEPENDENT:
@@ -210,7 +216,17 @@ class ZeroCostEstimator(Estimator):
             raise ConfigError(f"zero-cost proxies have no fidelity (training budget); got "
                               f"fidelity={fidelity!r}")
         t0 = time.perf_counter()
-        s = self.score(arch, seed)
+        if self.num_threads is None:
+            s = self.score(arch, seed)
+        else:
+            import torch
+
+            before = torch.get_num_threads()
+            torch.set_num_threads(self.num_threads)
+            try:
+                s = self.score(arch, seed)
+            finally:
+                torch.set_num_threads(before)
         wall = time.perf_counter() - t0
         return Evaluation({"score": s, self.proxy: s}, Cost(wall, wall), None,
                           {"proxy": self.proxy, "seed": seed})
