@@ -109,7 +109,7 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=150)
     ap.add_argument("--datasets", nargs="+", default=["cifar10", "cifar100", "imagenet16"])
     ap.add_argument("--out", type=Path, default=Path("/tmp/naslab-comparison"))
-    ap.add_argument("--predictor-seeds", type=int, default=10,
+    ap.add_argument("--predictor-seeds", type=int, default=3,
                     help="seeds of the comparison with predictor-based strategies (0: skip)")
     ap.add_argument("--run-workers", type=int, default=2,
                     help="worker processes for whole runs (executor.level: runs) in the "
