@@ -127,12 +127,19 @@ def main() -> None:
     # 1. synflow, CIFAR-10 network, every arch -----------------------------------------------
     idx = sample(a.synflow_sample, a.seed)
     s, w = run(ZeroCostEstimator("synflow"), idx, a.seed, cache, "synflow")
-    lines = ["| ground truth (200-epoch test acc.) | archs | Spearman ρ | Kendall τ | paper ρ |",
+    lines = ["| ground truth (200 epochs) | archs | Spearman ρ | Kendall τ | paper ρ |",
              "|---|---|---|---|---|"]
-    for d in DATASETS:
-        c = rank_correlation(s, truth[d][idx])
-        lines.append(f"| {d} | {len(idx)} | **{c['spearman']:.3f}** | {c['kendall']:.3f} | "
-                     f"{PAPER_SYNFLOW[d]:.3f} |")
+    grounds = [("cifar10 test accuracy (trained on all 50k)", truth["cifar10"], "0.737"),
+               ("cifar10-valid validation accuracy (trained on 25k; mean over runs)",
+                bench["cifar10"].column("val_acc"), "(0.737)"),
+               ("cifar100 test accuracy", truth["cifar100"], "0.763"),
+               ("imagenet16-120 test accuracy", truth["imagenet16"], "0.751")]
+    rho: dict[str, float] = {}
+    for name, col, ref_rho in grounds:
+        c = rank_correlation(s, col[idx])
+        rho[name.split()[0]] = c["spearman"]
+        lines.append(f"| {name} | {len(idx)} | **{c['spearman']:.3f}** | {c['kendall']:.3f} | "
+                     f"{ref_rho} |")
     syn_table = "\n".join(lines)
     syn_time = (f"{w.sum() / 3600:.2f} CPU-hours for {len(idx)} archs: {w.mean() * 1e3:.0f} ms per "
                 f"arch on average (median {np.median(w) * 1e3:.0f} ms, max {w.max():.2f} s), one "
@@ -161,9 +168,7 @@ def main() -> None:
     # 3. every proxy on a smaller sample -----------------------------------------------------
     idx3 = sample(a.proxy_sample, a.seed + 2)
     lines = ["| proxy | data | Spearman ρ (cifar10) | Kendall τ | ρ cifar100 | ρ imagenet16 | "
-             "ms / arch | paper ρ (cifar10, CIFAR data) |", "|---|---|---|---|---|---|---|---|"]
-    paper = {"synflow": "0.74", "jacob_cov": "0.73", "snip": "0.58", "grad_norm": "0.58",
-             "grasp": "0.48", "fisher": "0.36"}
+             "ms / arch |", "|---|---|---|---|---|---|---|"]
     for name in PROXY_NAMES:
         dd = name in DATA_DEPENDENT
         kw = {"dataset": a.dataset, "batch_size": a.batch_size} if dd else {}
@@ -176,8 +181,7 @@ def main() -> None:
         note = f" ({undefined} undefined, ranked lowest)" if undefined else ""
         lines.append(f"| {name} | {data} | {c['cifar10']['spearman']:.3f}{note} | "
                      f"{c['cifar10']['kendall']:.3f} | {c['cifar100']['spearman']:.3f} | "
-                     f"{c['imagenet16']['spearman']:.3f} | {wp.mean() * 1e3:.0f} | "
-                     f"{paper.get(name, '–')} |")
+                     f"{c['imagenet16']['spearman']:.3f} | {wp.mean() * 1e3:.0f} |")
     proxy_table = "\n".join(lines)
     wall = time.perf_counter() - t_all
     ref = naslib_reference()
@@ -193,6 +197,14 @@ et al. 2021, which use each dataset's own network; see the second table):
 
 {syn_table}
 
+The paper's CIFAR-10 figure is measured against the `cifar10-valid` training (their
+`nasbench2_pred.py` queries NB201 with `cifar10-valid` for CIFAR-10: networks trained on 25k
+images); naslab's table holds that training's *validation* accuracy, not its test accuracy, so
+the second row is the closest ground truth we have to theirs: ρ = {rho['cifar10-valid']:.3f}
+against their 0.737. Against the test accuracy of the networks trained on all 50k images (the
+issue's target: ρ ≥ 0.73) synflow reaches ρ = {rho['cifar10']:.3f}. Our CIFAR-100 / ImageNet16-120 rows use the CIFAR-10 network; the next table uses
+each dataset's own network, as the paper does.
+
 Compute: {syn_time}. The machine is shared with other jobs (2 cores, loaded), so absolute times
 are noisy; they are CPU times of this run, not a speed claim.
 
@@ -204,8 +216,8 @@ synflow on each dataset's own network ({len(idx2)} sampled archs, seed {a.seed +
 batch of {a.batch_size} training images of `{a.dataset}` (the same batch for every arch) and the
 network built for that data's shape; NB201's ground truth comes from CIFAR-10/100 and
 ImageNet16-120 training, data naslab does not have, so these correlations are **across
-datasets** and are not a reproduction of the paper's (whose column is measured with CIFAR
-batches). Data-free proxies use the CIFAR-10 network.
+datasets** and do not reproduce the paper's figures for these proxies, which use CIFAR batches.
+Data-free proxies use the CIFAR-10 network.
 
 {proxy_table}
 
