@@ -368,16 +368,16 @@ class ZeroCostFeatures:
             tag = json.dumps(est.describe(), sort_keys=True, default=str)
             missing = [a for a in dict.fromkeys(archs) if (p, tag, self.seed, a.choices) not in _zc_memo]
             if missing:
-                if self.cache is not None:
-                    from naslab.estimators.zerocost import cache_file, score_archs
-                    from naslab.spaces.base import get_space
+                # one code path with or without a cache, so that the scores are the same: each
+                # network is initialised from (seed, arch index) as benchmarks/zerocost.py does
+                from naslab.estimators.zerocost import cache_file, score_archs
+                from naslab.spaces.base import get_space
 
-                    sp = get_space(missing[0].space)
-                    scores, _ = score_archs(est, [sp.index(a) for a in missing], seed=self.seed,
-                                            space=sp, cache=cache_file(self.cache, est, space=sp.name,
-                                                                       seed=self.seed))
-                else:
-                    scores = [float(est.score(a, seed=self.seed)) for a in missing]
+                sp = get_space(missing[0].space)
+                path = (None if self.cache is None
+                        else cache_file(self.cache, est, space=sp.name, seed=self.seed))
+                scores, _ = score_archs(est, [sp.index(a) for a in missing], seed=self.seed,
+                                        space=sp, cache=path)
                 for a, v in zip(missing, scores):
                     _zc_memo[(p, tag, self.seed, a.choices)] = float(v)
             for i, a in enumerate(archs):
