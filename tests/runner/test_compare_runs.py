@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +301,26 @@ def test_parallel_runs_options_are_checked(tmp_path: Path) -> None:
                          storage={"path": "x.db", "commit": "trial"}))
     with pytest.raises(ConfigError, match=r"executor.level must be one of trials, runs.*'runs'"):
         load_config(_cfg(tmp_path, executor={"name": "process", "level": "run"}))
+
+
+def test_interrupted_parallel_runs_resume_to_the_same_storage(tmp_path: Path,
+                                                              data_dir: Path) -> None:
+    ref = load_config(_cfg(tmp_path, storage=str(tmp_path / "ref.db")))
+    run_comparison(ref)
+    par = {"name": "process", "workers": 2, "level": "runs"}
+    cfg = load_config(_cfg(tmp_path, storage=str(tmp_path / "p.db"), executor=par))
+
+    def stop(summary, done, total):  # type: ignore[no-untyped-def]
+        if done == 2:
+            raise KeyboardInterrupt
+
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        run_comparison(cfg, on_run=stop)
+    assert time.perf_counter() - t0 < 60
+    st = SQLiteStorage(cfg.storage)
+    finished = [e for e in st.experiments() if e.status == "finished"]
+    assert 2 <= len(finished) < 9 and all(e.n_trials == 20 for e in finished)
+    res = run_comparison(cfg)
+    assert res.count("reused") == len(finished)
+    assert _dump(SQLiteStorage(cfg.storage)) == _dump(SQLiteStorage(ref.storage))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -700,7 +701,7 @@ def _run_parallel(cfg: CompareConfig, st: Storage, todo: list[Any],
     from concurrent.futures import wait as fwait
     from concurrent.futures.process import BrokenProcessPool
 
-    from naslab.runner.executors import check_workers, set_worker_threads
+    from naslab.runner.executors import check_workers, init_worker_process
 
     e = cfg.executor
     workers = check_workers(e["workers"] if e["workers"] is not None else 2)
@@ -708,7 +709,7 @@ def _run_parallel(cfg: CompareConfig, st: Storage, todo: list[Any],
     ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
     threads = int(e["params"].get("threads_per_worker", 1))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                               initializer=set_worker_threads, initargs=(threads,))
+                               initializer=init_worker_process, initargs=(threads,))
     futures: dict[Any, tuple[int, Any, dict[str, Any], str, float | None]] = {}
     try:
         for i, exp, labels, how, target, sspec, optimum in todo:
@@ -732,13 +733,23 @@ def _run_parallel(cfg: CompareConfig, st: Storage, todo: list[Any],
                         f"that finished are recorded: run the comparison again to complete it"
                     ) from None
                 st.open_experiment(exp.id, out["config"], out["meta"])
-                if out["status"] == "finished":
-                    st.record_trials(exp.id, out["new"], out["ckpt"])
-                st.set_status(exp.id, out["status"])
+                try:
+                    if out["status"] == "finished":
+                        st.record_trials(exp.id, out["new"], out["ckpt"])  # all or nothing
+                finally:
+                    st.set_status(exp.id, out["status"] if sys.exc_info()[0] is None
+                                  else "interrupted")
                 finish(i, _summary(exp.id, labels, how, out["status"],
                                    _columns(out["prior"] + out["new"]), optimum))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        # an error or Ctrl-C: stop the runs in flight now rather than waiting for them (they
+        # were never recorded, so a rerun redoes them)
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
 
 
 _worker_estimators: dict[str, Estimator] = {}

@@ -165,6 +165,14 @@ def describe_exit(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
+def init_worker_process(threads: int) -> None:
+    """Initializer of pool processes that run whole jobs: one Ctrl-C handler (the driver's)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    set_worker_threads(threads)
+
+
 def check_workers(workers: object) -> int:
     from naslab.errors import check_int
 
@@ -192,7 +200,10 @@ def _pickled_estimator(estimator: Estimator) -> bytes:
 def _process_worker_main(conn: Any, payload: bytes, threads: int) -> None:
     """Body of one worker process: load the estimator, then evaluate tasks until told to stop."""
     import pickle
+    import signal
 
+    # Ctrl-C reaches the whole process group: the driver handles it and stops the workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_worker_threads(threads)
     try:
         estimator = pickle.loads(payload)
