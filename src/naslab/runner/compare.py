@@ -184,6 +184,19 @@ def _seeds(v: Any, what: str, source: str) -> list[int]:
                       f"list of non-negative integers, got {v!r}")
 
 
+def _check_distinct(items: list[tuple[str, dict[str, Any]]], key: str, what: str,
+                    source: str) -> None:
+    """Two entries with the same component and parameters would be the same experiments."""
+    seen: dict[str, int] = {}
+    for i, (name, params) in enumerate(items):
+        k = _canon([name, params])
+        if k in seen:
+            raise ConfigError(f"{source}: {key}[{i}] is the same {what} as {key}[{seen[k]}] "
+                              f"({name!r} with the same parameters); its runs would be the same "
+                              f"experiments. Remove one, or change its parameters")
+        seen[k] = i
+
+
 def load_config(config: str | Path | dict[str, Any], *, check_components: bool = True) -> CompareConfig:
     """Read and validate a comparison config (a YAML/JSON file or an already parsed mapping).
 
@@ -271,6 +284,7 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
             raise ConfigError(f"{source}: the label {BASELINE!r} is reserved for the random-search "
                               f"baseline")
         strategies.insert(0, StrategySpec(BASELINE, BASELINE, {}))
+    _check_distinct([(s.name, s.params) for s in strategies], "strategies", "strategy", source)
     labels = [s.label for s in strategies]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:
@@ -320,6 +334,7 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
             default_label = est_name + (f"/{params['dataset']}" if "dataset" in params else "")
         label = _label(item.get("label", default_label), f"{ctx}.label", source)
         targets.append(TargetSpec(label, est_name, params))
+    _check_distinct([(t.estimator, t.params) for t in targets], tkey, "target", source)
     tl = [t.label for t in targets]
     dup = sorted({x for x in tl if tl.count(x) > 1})
     if dup:
