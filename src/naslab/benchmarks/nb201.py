@@ -540,9 +540,13 @@ class NB201Benchmark:
                           f"{did_you_mean(metric, self.metrics)}")
 
     def optimum(self, metric: str = "test_acc") -> float | None:
+        """Best value of ``metric`` over the space (cached per metric)."""
         if metric == "test_acc" and self._test is None:
             return None
-        return float(np.max(self.column(metric)))
+        cache = self.__dict__.setdefault("_optima", {})
+        if metric not in cache:
+            cache[metric] = float(np.max(self.column(metric)))
+        return cache[metric]  # type: ignore[no-any-return]
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -18,12 +18,21 @@ PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
            "#e377c2", "#bcbd22", "#7f7f7f"]
 
 
+_styled = False
+
+
 def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, with the report style applied once (callers may
+    then change rcParams, e.g. ``savefig.dpi``, and later calls keep that)."""
+    global _styled
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    if _styled:
+        return plt
+    _styled = True
     plt.rcParams.update({
         "figure.dpi": 100, "savefig.dpi": 110, "font.size": 9.5, "axes.titlesize": 10.5,
         "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
@@ -32,15 +41,26 @@ def pyplot() -> Any:
     return plt
 
 
+#: fixed colours of the built-in strategies, so a strategy looks the same in every figure
+KNOWN_COLORS = {"re": PALETTE[0], "ls": PALETTE[1], "reinforce": PALETTE[2], "bananas": PALETTE[3],
+                "neural_predictor": PALETTE[4], "sh": PALETTE[5], "hyperband": PALETTE[6]}
+
+
 def colors(names: list[str], baseline: str | None) -> dict[str, str]:
-    out, i = {}, 0
-    for n in names:
+    """A colour per strategy name: the baseline grey, built-in strategies their fixed colour,
+    other names the remaining palette colours in sorted-name order (stable across figures)."""
+    out: dict[str, str] = {}
+    free = [c for c in PALETTE if c not in KNOWN_COLORS.values()]
+    i = 0
+    for n in sorted(names):
         if n == baseline:
             out[n] = BASELINE_COLOR
+        elif n in KNOWN_COLORS:
+            out[n] = KNOWN_COLORS[n]
         else:
-            out[n] = PALETTE[i % len(PALETTE)]
+            out[n] = free[i % len(free)]
             i += 1
-    return out
+    return {n: out[n] for n in names}
 
 
 def png_bytes(fig: Any) -> bytes:
