@@ -46,7 +46,7 @@ def test_search_text_summary_and_progress(data_dir: Path, tmp_path: Path) -> Non
     p = cli("search", "--strategy", "ls", "--budget", "60", "--data-dir", str(data_dir),
             "--storage", "x.db", cwd=tmp_path)
     assert "60/60" in p.stderr  # the progress bar's final state
-    for word in ("best arch", "test acc", "regret", "search cost", "h simulated"):
+    for word in ("best arch", "test acc", "regret", "search cost", " h simulated"):
         assert word in p.stdout
     assert (tmp_path / "x.db").exists()
 

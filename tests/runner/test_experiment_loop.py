@@ -222,3 +222,21 @@ def test_reinforce_policy_learns(tabular_c10) -> None:  # type: ignore[no-untype
     assert np.allclose(p.sum(axis=1), 1.0)
     # the policy moves away from uniform, towards convolutions, away from 'none'
     assert p[:, 3].mean() > 0.2 > p[:, 0].mean()
+
+
+class WithInfo(Estimator):
+    """Evaluations carry JSON extras, as the training estimator's protocol hash and curves."""
+
+    def evaluate(self, arch, *, fidelity=None, seed=0):  # type: ignore[no-untyped-def]
+        return Evaluation({"val_acc": float(sum(arch.choices))}, Cost(0.0, 1.0), None,
+                          {"protocol_hash": "abc123", "curve": [float(c) for c in arch.choices]})
+
+
+def test_each_trial_stores_the_evaluations_info(tmp_path: Path) -> None:
+    store = SQLiteStorage(tmp_path / "i.db")
+    res = Experiment(SPACE, registry.create("strategy", "re"), WithInfo(), termination=MaxTrials(60),
+                     storage=store, experiment_id="info").run()
+    stored = store.trials("info")
+    assert any(t.reused for t in stored)
+    for t, s in zip(res.trials, stored):
+        assert s.info == {"protocol_hash": "abc123", "curve": [float(c) for c in t.arch.choices]}

@@ -58,6 +58,15 @@ def parse_params(items: list[str] | None, what: str) -> dict[str, Any]:
     return out
 
 
+def duration(seconds: float) -> str:
+    """``42.0 s``, ``12.5 min`` or ``82.1 h``."""
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _fmt(x: float | None, spec: str = ".2f", none: str = "n/a") -> str:
     return none if x is None else format(x, spec)
 
@@ -181,7 +190,7 @@ def _print_summary(result: Any, storage_path: Path) -> None:
         f"trials         {d['trials']}  ({d['reused_trials']} answered from the run's record, "
         f"{d['failed_trials']} failed"
         + (f", {d['resumed_trials']} recorded earlier" if d["resumed_trials"] else "") + ")",
-        f"search cost    {d['simulated_cost_s'] / 3600:.1f} h simulated, {d['wall_s']:.2f} s wall",
+        f"search cost    {duration(d['simulated_cost_s'])} simulated, {d['wall_s']:.2f} s wall",
     ]
     typer.echo("\n".join(lines))
 

@@ -272,7 +272,8 @@ class Experiment:
                             if hit is not None:
                                 now = time.time()
                                 ready.append((task, TaskResult(task.ticket, Evaluation(
-                                    hit.metrics, Cost(0.0, 0.0), hit.fidelity), None, now, now)))
+                                    hit.metrics, Cost(0.0, 0.0), hit.fidelity, hit.info), None,
+                                    now, now)))
                             else:
                                 ex.submit(task)
                                 inflight[task.ticket] = task
@@ -337,7 +338,7 @@ class Experiment:
         return TrialRecord(number=number, arch=task.arch, status="complete", metrics=metrics,
                            objective=self.objective.value(ev), fidelity=task.fidelity,
                            seed=task.seed, cost=ev.cost, reused=reused, started=res.started,
-                           finished=res.finished)
+                           finished=res.finished, info=dict(ev.info))
 
     def _test_unavailable(self) -> str | None:
         """Why the estimator reports no test accuracy (None when it does)."""

@@ -49,10 +49,12 @@ class TrialRecord:
     incumbent_test: float | None = None
     cum_simulated_s: float = 0.0
     cum_wall_s: float = 0.0
+    #: the evaluation's JSON-able extras (e.g. the training protocol and its hash, learning curves)
+    info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def evaluation(self) -> Evaluation:
-        return Evaluation(dict(self.metrics), self.cost, self.fidelity)
+        return Evaluation(dict(self.metrics), self.cost, self.fidelity, dict(self.info))
 
 
 @dataclass
@@ -291,7 +293,7 @@ CREATE TABLE IF NOT EXISTS trials (
     objective REAL, fidelity REAL, seed INTEGER, wall_s REAL, simulated_s REAL,
     reused INTEGER, error TEXT, started REAL, finished REAL,
     incumbent_number INTEGER, incumbent_objective REAL, incumbent_test REAL,
-    cum_simulated_s REAL, cum_wall_s REAL,
+    cum_simulated_s REAL, cum_wall_s REAL, info TEXT,
     PRIMARY KEY (experiment_id, number)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -327,6 +329,9 @@ class SQLiteStorage(Storage):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._conn.executescript(_SCHEMA)
+            cols = [r[1] for r in self._conn.execute("PRAGMA table_info(trials)")]
+            if "info" not in cols:  # files written before trials carried the evaluation's info
+                self._conn.execute("ALTER TABLE trials ADD COLUMN info TEXT")
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                                (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
@@ -366,7 +371,7 @@ class SQLiteStorage(Storage):
                 t.status, _dumps(t.metrics), _f(t.objective), _f(t.fidelity), t.seed,
                 t.cost.wall_s, t.cost.simulated_s, int(t.reused), t.error, t.started, t.finished,
                 t.incumbent_number, _f(t.incumbent_objective), _f(t.incumbent_test),
-                t.cum_simulated_s, t.cum_wall_s)
+                t.cum_simulated_s, t.cum_wall_s, _dumps(t.info) if t.info else None)
 
     def record_trials(self, exp_id: str, trials: list[TrialRecord],
                       checkpoint: dict[str, Any] | None = None) -> None:
@@ -396,7 +401,7 @@ class SQLiteStorage(Storage):
         rows = self._conn.execute(
             "SELECT number, space, choices, status, metrics, objective, fidelity, seed, wall_s, "
             "simulated_s, reused, error, started, finished, incumbent_number, "
-            "incumbent_objective, incumbent_test, cum_simulated_s, cum_wall_s "
+            "incumbent_objective, incumbent_test, cum_simulated_s, cum_wall_s, info "
             "FROM trials WHERE experiment_id=? ORDER BY number", (exp_id,)).fetchall()
         out = []
         for r in rows:
@@ -405,7 +410,8 @@ class SQLiteStorage(Storage):
                 number=r[0], arch=arch, status=r[3], metrics=json.loads(r[4]), objective=r[5],
                 fidelity=r[6], seed=r[7], cost=Cost(r[8], r[9]), reused=bool(r[10]), error=r[11],
                 started=r[12], finished=r[13], incumbent_number=r[14], incumbent_objective=r[15],
-                incumbent_test=r[16], cum_simulated_s=r[17], cum_wall_s=r[18]))
+                incumbent_test=r[16], cum_simulated_s=r[17], cum_wall_s=r[18],
+                info=json.loads(r[19]) if r[19] else {}))
         return out
 
     def trial_columns(self, exp_id: str, columns: tuple[str, ...] | list[str]) -> dict[str, list[Any]]:
