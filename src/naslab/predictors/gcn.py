@@ -112,7 +112,7 @@ class GCNPredictor(Predictor):
 
     def __init__(self, graph: str = "reduced", hidden: int = 64, layers: int = 3,
                  pool: str = "summax", aggregation: str = "mean", loss: str = "rank", epochs: int = 150,
-                 batch_size: int = 32, lr: float = 2e-3, weight_decay: float = 1e-4,
+                 batch_size: int = 64, lr: float = 2e-3, weight_decay: float = 1e-4,
                  dropout: float = 0.0, ensemble: int = 1, zc_proxies: Sequence[str] = (),
                  zc_params: dict[str, Any] | None = None, seed: int = 0,
                  num_threads: int | None = 1, device: str = "cpu") -> None:

@@ -21,8 +21,8 @@ class NeuralPredictorSearch(PredictorGuided):
     fitted on all results, ``n_candidates`` unseen random architectures are scored (on a
     finite space no larger than ``n_candidates``: every unseen one), and the ``k`` with the
     highest prediction are evaluated. Wen et al. do a single round (N random, then the top K);
-    ``k`` smaller than the remaining budget gives the iterative variant that NASLib calls
-    "npenas-free" Neural Predictor search.
+    here the round repeats every ``k`` results (set ``k`` to the remaining budget for Wen et
+    al.'s single round).
 
     Parameters
     ----------
