@@ -56,6 +56,7 @@ class PredictorGuided(Strategy):
         else:
             raise ConfigError(f"predictor must be a registered predictor name or a Predictor, "
                               f"got {self.predictor!r}")
+        self._proto._check_params()  # bad predictor hyper-parameters fail now, not at the first fit
         self._check_predictor(self._proto)
         self._data: list[tuple[Architecture, float]] = []
         self._asked: list[Architecture] = []
