@@ -87,9 +87,13 @@ class Storage(ABC):
 
         SQLite does it in one transaction (all or nothing); used by comparisons that commit
         a whole experiment at once (``commit: experiment``)."""
+        def final_state() -> dict[str, Any]:
+            assert checkpoint is not None
+            return checkpoint
+
         for i, t in enumerate(trials):
-            last = checkpoint if i == len(trials) - 1 else None
-            self.record_trial(exp_id, t, None if last is None else (lambda s=last: s))
+            last = checkpoint is not None and i == len(trials) - 1
+            self.record_trial(exp_id, t, final_state if last else None)
 
     @abstractmethod
     def trials(self, exp_id: str) -> list[TrialRecord]: ...
