@@ -58,6 +58,7 @@ _MEMO_LIMIT = 200_000
 #: the zc feature of a proxy score of -inf (after the signed log1p transform)
 NEG_INF_FEATURE = -100.0
 _memo: dict[tuple[str, str], dict[Any, np.ndarray]] = {}
+_graph_memo: dict[tuple[str, str], dict[Any, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
 
 
 # ------------------------------------------------------------------------------------------
@@ -285,7 +286,7 @@ def graph_batch(space: SearchSpace | str, archs: Sequence[Architecture],
         raise ConfigError(f"graph kind must be one of {', '.join(GRAPH_KINDS)}, got {kind!r}"
                           f"{did_you_mean(str(kind), GRAPH_KINDS)}")
     spec = graph_spec(sp)
-    memo = _memo.setdefault((sp.name, "graph:" + kind), {})
+    memo = _graph_memo.setdefault((sp.name, kind), {})
     adjs, feats, masks = [], [], []
     for a in archs:
         g = memo.get(a.choices)
@@ -298,7 +299,7 @@ def graph_batch(space: SearchSpace | str, archs: Sequence[Architecture],
                 g = spec.reduce(a)
             if len(memo) >= _MEMO_LIMIT:
                 memo.clear()
-            memo[a.choices] = g  # type: ignore[assignment]
+            memo[a.choices] = g
         adjs.append(g[0])
         feats.append(g[1])
         masks.append(g[2])

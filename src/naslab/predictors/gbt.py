@@ -14,6 +14,7 @@ from naslab.registry import register
 
 class _BoostedTrees(EncodedPredictor):
     backend = ""
+    model_: Any
 
     def __init__(self, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 3, subsample: float = 0.9, colsample: float = 0.8,
@@ -41,7 +42,7 @@ class _BoostedTrees(EncodedPredictor):
                 raise ConfigError(f"{name} must be in (0, 1], got {v!r}")
 
     def _predict_x(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X)  # type: ignore[no-any-return]
+        return np.asarray(self.model_.predict(X))
 
 
 @register("predictor", "lgb", aliases=("lightgbm", "gbdt"))
