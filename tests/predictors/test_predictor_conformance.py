@@ -13,8 +13,6 @@ FAST = {"gcn": {"epochs": 40}, "bananas": {"epochs": 60}}
 
 @pytest.mark.parametrize("name", registry.names("predictor"))
 def test_predictor_conformance(name: str) -> None:
-    if name == "xgb":
-        pytest.importorskip("xgboost", reason="predictor 'xgb' needs the xgboost package")
     if name == "zc":
         pytest.skip("zc learns nothing from labels: checked by test_zc_conformance (slow)")
     check_predictor(name, params=FAST.get(name))

@@ -7,7 +7,8 @@ Third-party components can use them in their own tests::
 """
 
 from naslab.testing.executors import FaultyEstimator, check_executor
+from naslab.testing.predictors import check_predictor
 from naslab.testing.strategies import SyntheticEstimator, check_strategy, run_trajectory
 
-__all__ = ["FaultyEstimator", "SyntheticEstimator", "check_executor", "check_strategy",
-           "run_trajectory"]
+__all__ = ["FaultyEstimator", "SyntheticEstimator", "check_executor", "check_predictor",
+           "check_strategy", "run_trajectory"]
