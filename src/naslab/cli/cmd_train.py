@@ -20,9 +20,9 @@ from naslab.cli.main import STORAGE_HELP, _err_console, _fmt, app, parse_params
 
 def _resolve_arch(text: Optional[str], store: Any, exp_id: Optional[str]) -> Any:
     from naslab.errors import ConfigError
-    from naslab.spaces.nb201 import NB201Space
+    from naslab.spaces.base import get_space
 
-    sp = NB201Space()
+    sp = get_space("nb201")
     if text is None:
         if exp_id is None:
             raise ConfigError("ARCH is missing: give an NB201 arch string or index, or "

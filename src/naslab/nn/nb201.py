@@ -27,9 +27,9 @@ from naslab.spaces.nb201 import EDGES, N_OPS, OPS
 
 def _check_arch(arch: Architecture | str) -> Architecture:
     if isinstance(arch, str):
-        from naslab.spaces.nb201 import NB201Space
+        from naslab.spaces.base import get_space
 
-        return NB201Space().parse(arch)
+        return get_space("nb201").parse(arch)
     if not isinstance(arch, Architecture):
         raise InvalidArchitectureError(
             f"NB201 network needs an nb201 Architecture or arch string, got {type(arch).__name__}")
