@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ("rs", "re", "ls", "reinforce")
 BUDGETS = (50, 100, 150, 300)
 DATASETS = ("cifar10", "cifar100", "imagenet16")
-# NB201 paper (Dong & Yang 2020, Table 5), 200-epoch test accuracy, mean +- std over 500 runs
+# NB201 paper (Dong & Yang 2020, Table 5), 200-epoch test accuracy, mean +- std
 PAPER = {"cifar10": {"rs": "93.70 ± 0.36", "re": "93.92 ± 0.30", "reinforce": "93.85 ± 0.37", "optimum": 94.37},
          "cifar100": {"rs": "71.04 ± 1.07", "re": "71.84 ± 0.99", "reinforce": "71.71 ± 1.09", "optimum": 73.51},
          "imagenet16": {"rs": "44.57 ± 1.25", "re": "45.54 ± 1.03", "reinforce": "45.24 ± 1.18", "optimum": 47.31}}
@@ -135,9 +135,8 @@ def main() -> None:
         summary[ds] = {s: {n: float(curves[s][:, n - 1].mean()) for n in BUDGETS} for s in STRATEGIES}
         print(ds, json.dumps(summary[ds]))
     lines += [
-        "Notes: the NB201 paper runs each method under a simulated time budget (12,000 s of"
-        " 200-epoch training time on CIFAR-10) rather than a query count, with 500 runs; our"
-        " figures are per query count. Random search samples without replacement; an architecture"
+        "Notes: the NB201 paper runs each method under a simulated time budget rather than a"
+        " query count; our figures are per query count. Random search samples without replacement; an architecture"
         " proposed twice in a run (RE's mutations) is answered from the run's record at no cost and"
         " counts as a query.",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -99,8 +100,18 @@ class RunResult:
         }
 
 
+@functools.lru_cache(maxsize=1)
+def _environment() -> tuple[tuple[str, Any], ...]:
+    return tuple(_read_environment().items())
+
+
 def run_environment() -> dict[str, Any]:
-    """Versions and machine recorded with every experiment (the report's run card)."""
+    """Versions and machine recorded with every experiment (the report's run card); read once
+    per process."""
+    return dict(_environment())
+
+
+def _read_environment() -> dict[str, Any]:
     import os
     import platform
     import socket
