@@ -31,7 +31,8 @@ from naslab.runner import SQLiteStorage  # noqa: E402
 from naslab.runner.compare import load_config, run_comparison  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE = ["re", "ls", "reinforce"]
+#: black-box strategies (tabular-fast); rs is added by `naslab compare` as the baseline
+BASE = ["re", "ls", "reinforce", "sh", "hyperband"]
 #: predictor-based strategies, included when registered
 PREDICTOR_STRATEGIES = ["bananas", "neural_predictor", "npenas", "bo", "gp_bo", "local_bananas"]
 
@@ -40,9 +41,9 @@ NOTE_PREDICTORS = (
     "A predictor-based run costs seconds per query (its surrogate is refit as the search goes), "
     "against tens of microseconds for the black-box strategies, so 100 seeds of one such "
     "strategy on one dataset take on the order of an hour here: the 60 s target is met by the "
-    "four black-box strategies (rs, re, ls, reinforce) and cannot include a predictor-based "
-    "fifth at 100 seeds. Those comparisons are what `executor: {name: process, level: runs}` "
-    "is for (whole runs in parallel).")
+    "six black-box strategies (rs, re, ls, reinforce, sh, hyperband) and cannot include a "
+    "predictor-based one at 100 seeds. Those comparisons are what `executor: {name: process, "
+    "level: runs}` is for (whole runs in parallel).")
 
 
 def copy_figure(src: Path, dest: Path, width: int = 900) -> None:
