@@ -7,10 +7,11 @@ For each dataset: ``naslab compare`` from an empty storage file (every trial wri
 SQLite; commit mode ``auto`` = one transaction per finished run for tabular targets), then
 ``naslab report`` on the comparison group, then the same comparison again (every run reused).
 All three are timed. The first dataset is also run with ``commit: trial`` (one transaction
-per trial) to measure what experiment-level commits save. Strategies: rs, re, ls, reinforce
-and, in a second comparison per dataset on fewer seeds (``--predictor-seeds``, as they cost
-seconds per query instead of microseconds), the predictor-based strategies that are registered
-together with the same four (whose runs are reused from the first comparison). Writes the
+per trial) to measure what experiment-level commits save. Strategies: rs, re, ls, reinforce,
+sh, hyperband and, in a second comparison per dataset (``--predictor-seeds``, default 100; they cost
+a tenth of a second per query instead of microseconds, so this part takes about an hour on 2
+cores), the predictor-based strategies that are registered together with the same black-box
+ones (whose runs are reused from the first comparison). Writes the
 "comparison" section of docs/benchmarks.md and copies the anytime figures to docs/figures/.
 """
 
@@ -37,13 +38,19 @@ BASE = ["re", "ls", "reinforce", "sh", "hyperband"]
 PREDICTOR_STRATEGIES = ["bananas", "neural_predictor", "npenas", "bo", "gp_bo", "local_bananas"]
 
 
-NOTE_PREDICTORS = (
-    "A predictor-based run costs seconds per query (its surrogate is refit as the search goes), "
-    "against tens of microseconds for the black-box strategies, so 100 seeds of one such "
-    "strategy on one dataset take on the order of an hour here: the 60 s target is met by the "
-    "six black-box strategies (rs, re, ls, reinforce, sh, hyperband) and cannot include a "
-    "predictor-based one at 100 seeds. Those comparisons are what `executor: {name: process, "
-    "level: runs}` is for (whole runs in parallel).")
+def note_predictors(pred_results: list[dict], predictors: list[str]) -> str:
+    """Why the 60 s target excludes the predictor-based strategies, in this run's figures."""
+    new = sum(r["new"] for r in pred_results)
+    secs = sum(r["compare_s"] for r in pred_results)
+    per = secs / new if new else float("nan")
+    return (
+        f"A predictor-based run refits its surrogate as the search goes: the {new} new runs of "
+        f"{', '.join(predictors)} took {secs:.0f} s here ({per:.1f} s of wall time per run with "
+        f"the workers above), against tens of microseconds per query for the black-box "
+        f"strategies. The 60 s target is therefore met by the six black-box strategies (rs, re, "
+        f"ls, reinforce, sh, hyperband); a comparison that includes predictor-based strategies "
+        f"on 100 seeds is a job of minutes to an hour, which is what `executor: {{name: process, "
+        f"level: runs}}` (whole runs in parallel) is for.")
 
 
 def copy_figure(src: Path, dest: Path, width: int = 900) -> None:
@@ -59,6 +66,26 @@ def copy_figure(src: Path, dest: Path, width: int = 900) -> None:
 
 def _f(x: object, spec: str = ".2f") -> str:
     return "–" if x is None else format(x, spec)
+
+
+def final_table(r: dict, figure: str | None) -> list[str]:
+    """Markdown lines: the report's final table of one comparison, then its anytime figure
+    (copied to docs/figures/``figure``; not when ``figure`` is None)."""
+    lines = ["| strategy | test acc (mean ± sd) | regret | rank | mean rank over seeds | "
+             "p vs rs (Mann-Whitney U) | sim. h |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for f in r.get("final", []):
+        p = "–" if f.get("vs_rs_p") is None else f"{f['vs_rs_p']:.2g}"
+        msr = "–" if f.get("mean_rank_over_seeds") is None else f"{f['mean_rank_over_seeds']:.2f}"
+        lines.append(f"| {f['strategy']} | {_f(f['test_mean'])} ± {_f(f['test_std'])} | "
+                     f"{_f(f['regret_mean'])} | {_f(f['rank'], '.0f')} | {msr} | {p} | "
+                     f"{_f(f['search_sim_h_mean'], '.1f')} |")
+    figs = [f for f in r.get("figures", []) if "anytime" in f]
+    if figs and figure is not None:
+        dest = ROOT / "docs" / "figures" / figure
+        copy_figure(Path(r["report_dir"]) / "figures" / f"{figs[0]}.png", dest)
+        lines += ["", f"![anytime test accuracy, {r['dataset']}](figures/{figure})"]
+    return lines
 
 
 def one(dataset: str, strategies: list[str], seeds: int, budget: int, out: Path,
@@ -110,7 +137,7 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=150)
     ap.add_argument("--datasets", nargs="+", default=["cifar10", "cifar100", "imagenet16"])
     ap.add_argument("--out", type=Path, default=Path("/tmp/naslab-comparison"))
-    ap.add_argument("--predictor-seeds", type=int, default=3,
+    ap.add_argument("--predictor-seeds", type=int, default=100,
                     help="seeds of the comparison with predictor-based strategies (0: skip)")
     ap.add_argument("--run-workers", type=int, default=2,
                     help="worker processes for whole runs (executor.level: runs) in the "
@@ -125,6 +152,7 @@ def main() -> None:
     strategies = list(BASE)
     predictors = [s for s in PREDICTOR_STRATEGIES if s in known]
     load0 = os.getloadavg()
+    t_start = time.perf_counter()
     results = []
     for ds in args.datasets:
         r = one(ds, strategies, args.seeds, args.budget, args.out)
@@ -187,25 +215,12 @@ def main() -> None:
               f"dataset, all trials in SQLite. Load average (1 min) {load0[0]:.1f} before, "
               f"{load1[0]:.1f} after, on {os.cpu_count()} cores."]
     for r in results:
-        lines += ["", f"### {r['dataset']}", "",
-                  "| strategy | test acc (mean ± sd) | regret | rank | mean rank over seeds | "
-                  "p vs rs (Mann-Whitney U) | sim. h |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
-        for f in r.get("final", []):
-            p = "–" if f.get("vs_rs_p") is None else f"{f['vs_rs_p']:.2g}"
-            msr = "–" if f.get("mean_rank_over_seeds") is None else f"{f['mean_rank_over_seeds']:.2f}"
-            lines.append(f"| {f['strategy']} | {_f(f['test_mean'])} ± {_f(f['test_std'])} | "
-                         f"{_f(f['regret_mean'])} | {_f(f['rank'], '.0f')} | {msr} | {p} | "
-                         f"{_f(f['search_sim_h_mean'], '.1f')} |")
-        figs = [f for f in r.get("figures", []) if "anytime" in f]
-        if figs and not args.no_write:
-            dest = ROOT / "docs" / "figures" / f"comparison-{r['dataset']}.png"
-            copy_figure(Path(r["report_dir"]) / "figures" / f"{figs[0]}.png", dest)
-            lines += ["", f"![anytime test accuracy, {r['dataset']}](figures/{dest.name})"]
+        lines += ["", f"### {r['dataset']}", ""]
+        lines += final_table(r, None if args.no_write else f"comparison-{r['dataset']}.png")
     if pred_results:
         lines += ["", f"### Predictor-based strategies ({args.predictor_seeds} seeds)", "",
                   f"The comparison {', '.join(strategies + predictors)} + rs on "
-                  f"{args.predictor_seeds} seeds reuses the runs of the four black-box "
+                  f"{args.predictor_seeds} seeds reuses the runs of the black-box "
                   f"strategies recorded above; only the predictor-based runs are new"
                   + (f", run as whole runs in {args.run_workers} worker processes"
                      if args.run_workers else "") + ".", "",
@@ -215,17 +230,14 @@ def main() -> None:
             per = r["compare_s"] / r["new"] if r["new"] else float("nan")
             lines.append(f"| {r['dataset']} | {r['new']} | {r['compare_s']:.1f} | {per:.1f} | "
                          f"{r.get('report_s', 0):.1f} |")
-        lines += ["", NOTE_PREDICTORS]
+        lines += ["", note_predictors(pred_results, predictors)]
         for r in pred_results:
-            lines += ["", f"{r['dataset']}:", "",
-                      "| strategy | test acc (mean ± sd) | regret | rank | p vs rs | sim. h |",
-                      "|---|---:|---:|---:|---:|---:|"]
-            for f in r.get("final", []):
-                p = "–" if f.get("vs_rs_p") is None else f"{f['vs_rs_p']:.2g}"
-                lines.append(f"| {f['strategy']} | {_f(f['test_mean'])} ± {_f(f['test_std'])} | "
-                             f"{_f(f['regret_mean'])} | {_f(f['rank'], '.0f')} | {p} | "
-                             f"{_f(f['search_sim_h_mean'], '.1f')} |")
-    lines += ["", f"Reproduce: `python benchmarks/comparison.py` (reports in {args.out}/report-*/)."]
+            lines += ["", f"{r['dataset']}:", ""]
+            lines += final_table(r, None if args.no_write
+                                 else f"comparison-predictors-{r['dataset']}.png")
+    wall = time.perf_counter() - t_start
+    lines += ["", f"Reproduce: `python benchmarks/comparison.py` ({wall / 60:.0f} min wall in all; "
+              f"reports in {args.out}/report-*/)."]
     md = "\n".join(lines)
     print(md)
     if not args.no_write:
