@@ -16,7 +16,6 @@ $NASLAB_DATA). The same pages with figures: ``naslab analyze -b nb201/cifar10 --
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import time
 from pathlib import Path
@@ -28,29 +27,9 @@ from _docs import write_section  # noqa: E402
 
 from naslab.analysis.space import analyze_space  # noqa: E402
 from naslab.benchmarks.nb201 import NB201Benchmark  # noqa: E402
+from naslab.testing.reference import brute_force_anova  # noqa: E402
 
 DATASETS = ("cifar10", "cifar100", "imagenet16")
-
-
-def brute_force_anova(choices: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Marginal means, main-effect and pairwise fractions by one plain pass over the archs."""
-    n = len(y)
-    mu = sum(y) / n
-    var = sum((v - mu) ** 2 for v in y) / n
-    s1 = np.zeros((6, 5))
-    s2 = np.zeros((6, 6, 5, 5))
-    for ch, v in zip(choices.tolist(), y.tolist()):
-        for e in range(6):
-            s1[e, ch[e]] += v
-        for e, f in itertools.combinations(range(6), 2):
-            s2[e, f, ch[e], ch[f]] += v
-    m1 = s1 / (n / 5)
-    main = ((m1 - mu) ** 2).mean(axis=1) / var
-    pair = np.zeros((6, 6))
-    for e, f in itertools.combinations(range(6), 2):
-        inter = s2[e, f] / (n / 25) - m1[e][:, None] - m1[f][None, :] + mu
-        pair[e, f] = pair[f, e] = (inter**2).mean() / var
-    return m1, main, pair
 
 
 def _figures(a, ds: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -87,7 +66,7 @@ def main() -> None:
         a = analyze_space(b, n_max=args.budget, mc_runs=args.mc_runs, seed=args.seed)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         choices = np.array([x.choices for x in b.space.enumerate()])
-        m1, main_bf, pair_bf = brute_force_anova(choices, a.values)
+        m1, main_bf, pair_bf = brute_force_anova(choices, a.values, n_ops=5)
         checks[ds] = {
             "marginal": float(np.max(np.abs(np.array(a.anova.marginal_means) - m1))),
             "main": float(np.max(np.abs(a.anova.main_fraction - main_bf))),

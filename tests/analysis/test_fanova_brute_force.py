@@ -9,6 +9,7 @@ import pytest
 
 from naslab.analysis.fanova import anova, grid_table
 from naslab.errors import ConfigError
+from naslab.testing.reference import brute_force_anova
 
 
 def _table(bench, metric="test_acc"):  # type: ignore[no-untyped-def]
@@ -20,26 +21,12 @@ def _table(bench, metric="test_acc"):  # type: ignore[no-untyped-def]
 def test_main_effects_and_pairs_equal_brute_force(nb201_c10, metric) -> None:  # type: ignore[no-untyped-def]
     choices, y, table = _table(nb201_c10, metric)
     an = anova(table)
-    # brute force: one pass over the archs, summing by (edge, op) and by (edge pair, op pair)
-    n = len(y)
-    mu = sum(y) / n
-    var = sum((v - mu) ** 2 for v in y) / n
-    s1 = np.zeros((6, 5))
-    s2 = np.zeros((6, 6, 5, 5))
-    for ch, v in zip(choices.tolist(), y.tolist()):
-        for e in range(6):
-            s1[e, ch[e]] += v
-        for e, f in itertools.combinations(range(6), 2):
-            s2[e, f, ch[e], ch[f]] += v
-    m1 = s1 / (n / 5)
-    for e in range(6):
-        np.testing.assert_allclose(an.marginal_means[e], m1[e], rtol=0, atol=1e-9)
-        v_e = float(((m1[e] - mu) ** 2).mean())
-        assert an.main_fraction[e] == pytest.approx(v_e / var, abs=1e-12)
+    m1, main, pair = brute_force_anova(choices, y, n_ops=5)
+    np.testing.assert_allclose(np.array(an.marginal_means), m1, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(an.main_fraction, main, rtol=0, atol=1e-12)
     for e, f in itertools.combinations(range(6), 2):
-        m2 = s2[e, f] / (n / 25)
-        inter = m2 - m1[e][:, None] - m1[f][None, :] + mu
-        assert an.pair_fraction[e, f] == pytest.approx(float((inter**2).mean()) / var, abs=1e-12)
+        assert an.pair_fraction[e, f] == pytest.approx(pair[e, f], abs=1e-12)
+    var = float(np.var(y))
     # all components together explain the whole variance
     assert sum(an.components.values()) == pytest.approx(1.0, abs=1e-10)
     assert an.order_fraction.sum() == pytest.approx(1.0, abs=1e-10)
