@@ -20,6 +20,7 @@ interrupted run resumes and ``--render`` rebuilds docs/benchmarks.md from them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -373,38 +374,18 @@ def _targets(store: Store) -> list[str]:
 
 
 def _plot(rows: list[dict[str, Any]], preds: list[str], path: Path, ds: str) -> bool:
+    """The harness figure of naslab's own ``PredictorEvaluation.plot`` for one dataset."""
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401
     except ImportError:
         return False
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from naslab.predictors.evaluate import EvalRow, PredictorEvaluation
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    sizes = sorted({r["n_train"] for r in rows})
-    for p in preds:
-        ms, sds, fs = [], [], []
-        for n in sizes:
-            m, sd, _ = _summ([r for r in rows if r["predictor"] == p and r["n_train"] == n], "kendall")
-            ms.append(m)
-            sds.append(sd)
-            fs.append(_summ([r for r in rows if r["predictor"] == p and r["n_train"] == n], "fit_s")[0])
-        axes[0].errorbar(sizes, ms, yerr=sds, marker="o", capsize=3, label=p)
-        axes[1].plot(sizes, fs, marker="o", label=p)
-    for ax, lab in zip(axes, ("Kendall τ (validation)", "fit time (s)")):
-        ax.set_xscale("log")
-        ax.set_xticks(sizes, [str(s) for s in sizes])
-        ax.minorticks_off()
-        ax.set_xlabel("training architectures")
-        ax.set_ylabel(lab)
-        ax.grid(alpha=0.3)
-    axes[1].set_yscale("log")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"NB201 {ds}: predictors")
-    fig.tight_layout()
+    keys = [f.name for f in dataclasses.fields(EvalRow)]
+    ev = PredictorEvaluation([EvalRow(**{k: r[k] for k in keys})
+                              for p in preds for r in rows if r["predictor"] == p])
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    ev.plot(str(path), title=f"NB201 {ds}: predictors", dpi=80)
     return True
 
 

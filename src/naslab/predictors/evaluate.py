@@ -96,7 +96,7 @@ class PredictorEvaluation:
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
-    def plot(self, path: str, title: str | None = None) -> None:
+    def plot(self, path: str, title: str | None = None, dpi: int = 120) -> None:
         """Kendall tau, precision@10 % and fit time against training size, one line per
         predictor (mean ± std over seeds), written to ``path`` (PNG/PDF/SVG)."""
         import matplotlib
@@ -126,7 +126,7 @@ class PredictorEvaluation:
         if title:
             fig.suptitle(title)
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
+        fig.savefig(path, dpi=dpi)
         plt.close(fig)
 
 
