@@ -1,16 +1,137 @@
-"""Architecture (plain data) and the SearchSpace interface."""
+"""Architecture (plain data), the declared structure of a space (Decision, GraphSpec) and the
+SearchSpace interface.
+
+A space declares what it is made of as data: ``decisions`` (the categorical decisions an
+architecture is a vector of) and, for cell spaces, ``graph_spec`` (the DAG whose edges carry op
+decisions). Everything that needs the structure - one-hot and index encodings, graph encodings,
+policy strategies (REINFORCE, ENAS controllers), supernet edges and alpha shapes, the
+search-space analysis - derives it from these two attributes, never from a particular space.
+"""
 
 from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from naslab.errors import InvalidArchitectureError
+from naslab.errors import ConfigError, InvalidArchitectureError, did_you_mean
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One categorical decision of a space: its name and the names of its options.
+
+    NB201: six decisions ``"1<-0" ... "3<-2"`` (one per cell edge, named ``dst<-src``), each
+    over the five op names; the architecture's choice for decision ``d`` is the index of the
+    chosen option in ``options``.
+    """
+
+    name: str
+    options: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"decision name must be a non-empty string, got {self.name!r}")
+        opts = self.options
+        if (not isinstance(opts, tuple) or not opts
+                or not all(isinstance(o, str) and o for o in opts)):
+            raise ConfigError(f"decision {self.name!r}: options must be a non-empty tuple of "
+                              f"option names, got {opts!r}")
+        if len(set(opts)) != len(opts):
+            dup = sorted({o for o in opts if opts.count(o) > 1})
+            raise ConfigError(f"decision {self.name!r}: option names must be unique, "
+                              f"{', '.join(map(repr, dup))} repeated")
+
+    @property
+    def size(self) -> int:
+        """Number of options."""
+        return len(self.options)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSpec:
+    """A cell DAG whose edges carry op decisions (NB201; the DARTS cell later).
+
+    Node 0 is the cell input, node ``n_nodes - 1`` the cell output, nodes are numbered in
+    topological order (every edge goes from a lower to a higher node). ``edges[e] = (src, dst)``
+    is the e-th op-carrying edge and ``edge_decisions[e]`` the index (into ``space.decisions``)
+    of the decision that picks its op among ``ops``. ``zero_ops`` are ops whose output is zero
+    (``none``), ``identity_ops`` ops that pass their input through (``skip_connect``): graph
+    encodings remove / contract them. What graph encodings and cell supernets are built from.
+    """
+
+    n_nodes: int
+    edges: tuple[tuple[int, int], ...]
+    edge_decisions: tuple[int, ...]
+    ops: tuple[str, ...]
+    zero_ops: tuple[str, ...] = ()
+    identity_ops: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = self.n_nodes
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            raise ConfigError(f"GraphSpec n_nodes must be an integer >= 2 (input and output), "
+                              f"got {n!r}")
+        for e, edge in enumerate(self.edges):
+            if (not isinstance(edge, tuple) or len(edge) != 2
+                    or not all(isinstance(v, int) and 0 <= v < n for v in edge)
+                    or not edge[0] < edge[1]):
+                raise ConfigError(f"GraphSpec edge {e} must be a pair (src, dst) of node numbers "
+                                  f"with 0 <= src < dst < {n}, got {edge!r}")
+        if len(self.edge_decisions) != len(self.edges):
+            raise ConfigError(f"GraphSpec needs one decision index per edge ({len(self.edges)}), "
+                              f"got {len(self.edge_decisions)}")
+        if not self.ops or len(set(self.ops)) != len(self.ops):
+            raise ConfigError(f"GraphSpec ops must be a non-empty tuple of unique op names, "
+                              f"got {self.ops!r}")
+        for what, names in (("zero_ops", self.zero_ops), ("identity_ops", self.identity_ops)):
+            bad = [o for o in names if o not in self.ops]
+            if bad:
+                raise ConfigError(f"GraphSpec {what} {bad!r} are not among its ops {self.ops!r}")
+
+    @property
+    def compute_ops(self) -> tuple[str, ...]:
+        """The ops that are neither zero nor identity (the vocabulary of path encodings)."""
+        return tuple(o for o in self.ops if o not in self.zero_ops and o not in self.identity_ops)
+
+    @property
+    def n_graph_nodes(self) -> int:
+        """Nodes of the op-on-node graph: input, one per edge, output."""
+        return len(self.edges) + 2
+
+    def op_node_adjacency(self) -> np.ndarray:
+        """Directed adjacency (row = source) of the op-on-node graph, float32.
+
+        Node 0 is the input, node ``1 + e`` the op of edge e, the last node the output. An edge
+        leaving the cell input reads node 0; an edge leaving node ``src`` reads the sum of the
+        edges entering ``src``; edges entering the cell output feed the output node.
+        """
+        m = self.n_graph_nodes
+        out_node = m - 1
+        adj = np.zeros((m, m), dtype=np.float32)
+        for e, (src, dst) in enumerate(self.edges):
+            if src == 0:
+                adj[0, 1 + e] = 1.0
+            else:
+                for e2, (_, dst2) in enumerate(self.edges):
+                    if dst2 == src:
+                        adj[1 + e2, 1 + e] = 1.0
+            if dst == self.n_nodes - 1:
+                adj[1 + e, out_node] = 1.0
+        return adj
+
+    def longest_path(self) -> int:
+        """Edges on the longest input->output path of the cell (0 when none exists)."""
+        depth = [-1] * self.n_nodes
+        depth[0] = 0
+        for src, dst in sorted(self.edges, key=lambda ed: ed[1]):
+            if depth[src] >= 0:
+                depth[dst] = max(depth[dst], depth[src] + 1)
+        return max(depth[-1], 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +174,18 @@ class SearchSpace(ABC):
 
     Spaces hold no network code (no torch import). Finite spaces also implement ``__len__``,
     :meth:`enumerate`, :meth:`index` and :meth:`from_index`.
+
+    Declared structure (class attributes, read by strategies, encodings and the analysis):
+    ``decisions`` - the categorical decisions an architecture is a vector of (empty when the
+    space is not a fixed vector of categoricals); ``graph_spec`` - the cell DAG whose edges
+    carry op decisions, or None; ``has_canonical`` - whether :meth:`canonical` is a real
+    isomorphism key (the default is the identity).
     """
 
     name: str = ""
+    decisions: tuple[Decision, ...] = ()
+    graph_spec: GraphSpec | None = None
+    has_canonical: bool = False
 
     @abstractmethod
     def sample(self, rng: np.random.Generator) -> Architecture:
@@ -69,13 +199,13 @@ class SearchSpace(ABC):
     def neighbors(self, arch: Architecture) -> Iterator[Architecture]:
         """All architectures one local move away, in a fixed order."""
 
-    @abstractmethod
     def canonical(self, arch: Architecture) -> Architecture:
-        """The representative of ``arch``'s isomorphism class (equal for isomorphic archs)."""
+        """The representative of ``arch``'s isomorphism class (equal for isomorphic archs).
 
-    @abstractmethod
-    def encode(self, arch: Architecture, kind: str = "onehot") -> np.ndarray:
-        """A fixed-length numeric encoding of ``arch``."""
+        The default is the identity (every arch its own class); spaces with a real canonical
+        form override it and set ``has_canonical = True``.
+        """
+        return arch
 
     @abstractmethod
     def parse(self, text: str) -> Architecture:
@@ -102,9 +232,127 @@ class SearchSpace(ABC):
     def from_index(self, index: int) -> Architecture:
         raise TypeError(f"search space {self.name!r} has no official index")
 
+    # declared decisions ------------------------------------------------------------------
+    def decision_indices(self, arch: Architecture) -> tuple[int, ...]:
+        """The option index chosen for each of :attr:`decisions` (default: ``arch.choices``).
+
+        Spaces whose ``choices`` are not already that vector override this and
+        :meth:`from_decision_indices`.
+        """
+        return tuple(arch.choices)
+
+    def from_decision_indices(self, idx: Sequence[int]) -> Architecture:
+        """The architecture choosing option ``idx[d]`` for decision ``d`` (validated)."""
+        decisions = self._require_decisions("from_decision_indices")
+        vals = tuple(idx)
+        if len(vals) != len(decisions):
+            raise InvalidArchitectureError(
+                f"space {self.name!r} has {len(decisions)} decisions, got {len(vals)} decision "
+                f"indices {vals!r}")
+        out = []
+        for d, v in zip(decisions, vals):
+            if (isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                    or not 0 <= int(v) < d.size):
+                raise InvalidArchitectureError(
+                    f"space {self.name!r}: the index of decision {d.name!r} must be an integer "
+                    f"in 0..{d.size - 1}, got {v!r}")
+            out.append(int(v))
+        return self.validate(Architecture(self.name, tuple(out)))
+
+    def _require_decisions(self, what: str) -> tuple[Decision, ...]:
+        if not self.decisions:
+            raise ConfigError(f"{what} needs a space declared as a fixed vector of categorical "
+                              f"decisions (SearchSpace.decisions); space {self.name!r} declares "
+                              f"none")
+        return self.decisions
+
+    # encodings ---------------------------------------------------------------------------
     def encodings(self) -> list[str]:
-        """Names accepted by :meth:`encode`."""
-        return ["onehot"]
+        """Names accepted by :meth:`encode`: ``onehot`` and ``index`` where the space declares
+        decisions, ``adjacency`` where it declares a graph."""
+        kinds = ["onehot", "index"] if self.decisions else []
+        if self.graph_spec is not None:
+            kinds.append("adjacency")
+        return kinds
+
+    def encode(self, arch: Architecture, kind: str = "onehot") -> np.ndarray:
+        """A fixed-length numeric encoding of ``arch``.
+
+        ``onehot``: float32, one block per decision (its size), 1 at the chosen option;
+        ``index``: int64, the decision indices; ``adjacency``: float32, the op-on-node graph of
+        :meth:`graph` flattened (adjacency, then node one-hot). Spaces with other encodings
+        override this (and :meth:`encodings`).
+        """
+        if kind == "onehot" and self.decisions:
+            offsets = self._onehot_offsets()
+            out = np.zeros(offsets[-1], dtype=np.float32)
+            out[offsets[:-1] + np.asarray(self.decision_indices(arch), dtype=np.int64)] = 1.0
+            return out
+        if kind == "index" and self.decisions:
+            return np.asarray(self.decision_indices(arch), dtype=np.int64)
+        if kind == "adjacency" and self.graph_spec is not None:
+            adj, ops = self.graph(arch)
+            return np.concatenate([adj.ravel(), ops.ravel()])
+        kinds = self.encodings()
+        raise InvalidArchitectureError(
+            f"space {self.name!r}: encoding kind must be one of {kinds}, got {kind!r}"
+            f"{did_you_mean(str(kind), kinds)}")
+
+    def _onehot_offsets(self) -> np.ndarray:
+        cache: np.ndarray | None = self.__dict__.get("_onehot_offsets_cache")
+        if cache is None:
+            sizes = [d.size for d in self.decisions]
+            cache = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+            self.__dict__["_onehot_offsets_cache"] = cache
+        return cache
+
+    # graph -------------------------------------------------------------------------------
+    def _require_graph(self) -> GraphSpec:
+        spec = self.graph_spec
+        if spec is None:
+            raise ConfigError(
+                f"search space {self.name!r} declares no cell graph (graph_spec is None); "
+                f"graph-based encodings (adjacency, path, reduced, GNN predictors) need one. "
+                f"Use encoding 'onehot' for this space")
+        return spec
+
+    def graph_labels(self) -> tuple[str, ...]:
+        """Node labels of :meth:`graph`: ``("input", "output", *graph_spec.ops)``."""
+        return ("input", "output", *self._require_graph().ops)
+
+    def graph(self, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
+        """The cell as a DAG with ops on nodes (the form a GNN predictor reads).
+
+        Node 0 is the cell input, node ``1 + e`` the op of edge e of :attr:`graph_spec`, the
+        last node the cell output. Returns the directed adjacency (float32, row = source; see
+        :meth:`GraphSpec.op_node_adjacency`) and node features (float32): one-hot over
+        :meth:`graph_labels`. Derived from ``graph_spec``; ConfigError when it is None.
+        """
+        spec = self._require_graph()
+        cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = self.__dict__.get("_graph_cache")
+        if cache is None:
+            n_edges = len(spec.edges)
+            width = max((d.size for d in self.decisions), default=0)
+            lut = np.zeros((n_edges, width), dtype=np.int64)  # edge, option -> index in ops
+            for e, d in enumerate(spec.edge_decisions):
+                try:
+                    lut[e, : self.decisions[d].size] = [spec.ops.index(o)
+                                                        for o in self.decisions[d].options]
+                except (IndexError, ValueError):
+                    raise ConfigError(
+                        f"space {self.name!r}: graph_spec edge {e} names decision {d}, which must "
+                        f"be one of its decisions with options among graph_spec.ops "
+                        f"{spec.ops!r}") from None
+            cache = (spec.op_node_adjacency(), lut, np.asarray(spec.edge_decisions, dtype=np.int64))
+            self.__dict__["_graph_cache"] = cache
+        adj, lut, edge_dec = cache
+        m = spec.n_graph_nodes
+        chosen = np.asarray(self.decision_indices(arch), dtype=np.int64)
+        ops = np.zeros((m, 2 + len(spec.ops)), dtype=np.float32)
+        ops[0, 0] = 1.0
+        ops[m - 1, 1] = 1.0
+        ops[np.arange(1, m - 1), 2 + lut[np.arange(len(edge_dec)), chosen[edge_dec]]] = 1.0
+        return adj.copy(), ops
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -115,4 +363,5 @@ def get_space(name: str) -> SearchSpace:
     """The shared default instance of the space registered as ``name``."""
     from naslab import registry
 
-    return registry.get("space", name)()  # type: ignore[no-any-return]
+    space: SearchSpace = registry.get("space", name)()
+    return space

@@ -18,7 +18,7 @@ import numpy as np
 
 from naslab.errors import InvalidArchitectureError, did_you_mean
 from naslab.registry import register
-from naslab.spaces.base import Architecture, SearchSpace
+from naslab.spaces.base import Architecture, Decision, GraphSpec, SearchSpace
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: (target node, source node) of each edge, in official order
@@ -27,6 +27,13 @@ N_EDGES = len(EDGES)
 N_OPS = len(OPS)
 N_ARCHS = N_OPS**N_EDGES  # 15,625
 _POW = tuple(N_OPS**k for k in range(N_EDGES))
+
+#: one decision per edge, named ``dst<-src``, over the five ops (in official edge order)
+DECISIONS: tuple[Decision, ...] = tuple(Decision(f"{dst}<-{src}", OPS) for dst, src in EDGES)
+#: the cell: 4 nodes, edge e = EDGES[e] carries decision e
+GRAPH = GraphSpec(n_nodes=4, edges=tuple((src, dst) for dst, src in EDGES),
+                  edge_decisions=tuple(range(N_EDGES)), ops=OPS, zero_ops=("none",),
+                  identity_ops=("skip_connect",))
 
 
 def _code(choices: tuple[int, ...]) -> int:
@@ -72,9 +79,12 @@ class NB201Space(SearchSpace):
     """The 15,625-architecture NAS-Bench-201 cell space."""
 
     name = "nb201"
+    decisions = DECISIONS
+    graph_spec = GRAPH
+    has_canonical = True
     ops = OPS
     edges = EDGES
-    #: number of options of each independent decision (used by policy-based strategies)
+    #: number of options of each decision (kept for compatibility; use ``decisions``)
     choice_sizes: tuple[int, ...] = (N_OPS,) * N_EDGES
 
     def __init__(self) -> None:
@@ -226,55 +236,9 @@ class NB201Space(SearchSpace):
         return Architecture(self.name, tuple(choices))
 
     # encodings ---------------------------------------------------------------------------
-    def encodings(self) -> list[str]:
-        return ["onehot", "index", "adjacency"]
-
-    def encode(self, arch: Architecture, kind: str = "onehot") -> np.ndarray:
-        """``onehot``: 30 floats (6 edges x 5 ops); ``index``: the 6 op indices;
-        ``adjacency``: flattened op-on-node graph, see :meth:`graph` (8x8 adjacency + 8x7 ops)."""
-        if kind == "onehot":
-            out = np.zeros((N_EDGES, N_OPS), dtype=np.float32)
-            out[np.arange(N_EDGES), arch.choices] = 1.0
-            return out.ravel()
-        if kind == "index":
-            return np.asarray(arch.choices, dtype=np.int64)
-        if kind == "adjacency":
-            adj, ops = self.graph(arch)
-            return np.concatenate([adj.ravel(), ops.ravel()])
-        raise InvalidArchitectureError(
-            f"NB201 encoding kind must be one of {self.encodings()}, got {kind!r}"
-            f"{did_you_mean(kind, self.encodings())}"
-        )
+    # onehot (30 floats: 6 edges x 5 ops), index (the 6 op indices) and adjacency (the
+    # op-on-node graph of graph(): 8x8 adjacency + 8x7 node one-hot, flattened) are the base
+    # class's, derived from ``decisions`` and ``graph_spec``.
 
     #: adjacency of the op-on-node graph: node 0 input, nodes 1..6 the edges, node 7 output
-    GRAPH_ADJ: np.ndarray = np.zeros((8, 8), dtype=np.float32)
-
-    def graph(self, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
-        """The cell as a DAG with ops on nodes (the form a GNN predictor reads).
-
-        Node 0 is the cell input, node 1+e the op of edge e, node 7 the cell output. Returns the
-        8x8 directed adjacency (row = source) and 8x7 node features: one-hot over
-        ``[input, output, *OPS]``.
-        """
-        ops = np.zeros((8, 2 + N_OPS), dtype=np.float32)
-        ops[0, 0] = 1.0
-        ops[7, 1] = 1.0
-        ops[np.arange(1, 7), 2 + np.asarray(arch.choices)] = 1.0
-        return self.GRAPH_ADJ.copy(), ops
-
-
-def _graph_adjacency() -> np.ndarray:
-    adj = np.zeros((8, 8), dtype=np.float32)
-    for e, (dst, src) in enumerate(EDGES):
-        if src == 0:
-            adj[0, 1 + e] = 1.0
-        else:  # the edge reads node `src`, i.e. the sum of the edges entering it
-            for e2, (dst2, _) in enumerate(EDGES):
-                if dst2 == src:
-                    adj[1 + e2, 1 + e] = 1.0
-        if dst == 3:
-            adj[1 + e, 7] = 1.0
-    return adj
-
-
-NB201Space.GRAPH_ADJ = _graph_adjacency()
+    GRAPH_ADJ: np.ndarray = GRAPH.op_node_adjacency()
