@@ -6,12 +6,12 @@ Flat encodings (one row per architecture, ``encode(space, archs, kind)``):
     The space's own one-hot of the decision vector (NB201: 6 edges x 5 ops = 30).
 ``adjacency``
     The op-on-node graph that a GNN reads, flattened: directed adjacency + node one-hot
-    (NB201: 8x8 + 8x7 = 120; see :meth:`NB201Space.graph`).
+    (NB201: 8x8 + 8x7 = 120; see :meth:`SearchSpace.graph`).
 ``path``
     Path encoding (White et al., BANANAS): for every sequence of operations, how many
     input->output paths of the cell carry exactly that sequence. It is computed on the
-    *reduced* graph (below): a path through ``none`` does not exist and ``skip_connect`` adds
-    no operation to a path. This makes it invariant under the space's isomorphism (tested on
+    *reduced* graph (below): a path through a zero op (``none``) does not exist and an identity
+    op (``skip_connect``) adds no operation to a path. This makes it invariant under the space's isomorphism (tested on
     all 15,625 NB201 archs: archs with equal NB201 unique-string keys get equal encodings).
     NB201: sequences of length 0..3 over (conv1x1, conv3x3, avg_pool) = 1 + 3 + 9 + 27 = 40.
     ``path_binary`` is the 0/1 indicator version (BANANAS itself uses indicators).
@@ -24,16 +24,18 @@ Flat encodings (one row per architecture, ``encode(space, archs, kind)``):
 Kinds combine with ``+`` (``"path+onehot"``): the row is the concatenation.
 
 Graphs for GNNs: :func:`graph_batch` returns stacked ``(adjacency, node features, node mask)``
-of the ``raw`` op-on-node graph (Wen et al.'s input) or the ``reduced`` graph: ``none`` nodes
-removed, ``skip_connect`` nodes contracted (their predecessors joined to their successors;
-parallel routes merged by a contraction become an edge multiplicity), and nodes that lie on no
-input->output path removed. Node features of the reduced graph are
+of the ``raw`` op-on-node graph (Wen et al.'s input) or the ``reduced`` graph: nodes of the
+space's zero ops removed, nodes of its identity ops contracted (their predecessors joined to
+their successors; parallel routes merged by a contraction become an edge multiplicity), and
+nodes that lie on no input->output path removed. Node features of the reduced graph are
 one-hot over ``[input, output, *compute ops]``.
 
-Spaces opt in by providing ``graph(arch) -> (adj, node_onehot)`` with nodes in topological
-order (node 0 the input, the last node the output) and node labels ``["input", "output",
-*space.ops]``. Encodings are memoised per space and kind (bounded), since strategies encode
-the same candidates many times.
+Graph encodings work for every space that declares a :class:`~naslab.spaces.base.GraphSpec`
+(``space.graph_spec``): the op-on-node graph is ``space.graph(arch)`` (nodes in topological
+order, node 0 the input, the last node the output) with node labels ``space.graph_labels()``;
+which ops are zero / identity comes from ``graph_spec.zero_ops`` / ``identity_ops``.
+Encodings are memoised per space and kind (bounded), since strategies encode the same
+candidates many times.
 """
 
 from __future__ import annotations
@@ -46,10 +48,6 @@ import numpy as np
 
 from naslab.errors import ConfigError, did_you_mean
 from naslab.spaces.base import Architecture, SearchSpace, get_space
-
-#: op names treated as "no edge" and as "identity" when reducing a graph
-NONE_OPS = frozenset({"none", "zero", "zeroize"})
-SKIP_OPS = frozenset({"skip_connect", "identity", "skip"})
 
 FLAT_KINDS = ("onehot", "adjacency", "path", "path_binary", "reduced", "zc")
 GRAPH_KINDS = ("raw", "reduced")
@@ -66,31 +64,32 @@ _graph_memo: dict[tuple[str, str], dict[Any, tuple[np.ndarray, np.ndarray, np.nd
 # ------------------------------------------------------------------------------------------
 
 
-class GraphSpec:
-    """What a space's ``graph()`` looks like: node labels, compute ops, path vocabulary."""
+class GraphEncoding:
+    """What graph encodings of a space are made of, derived from its declared ``graph_spec``:
+    node labels, compute ops, path vocabulary, and the reduced graph / path counts of an arch."""
 
     def __init__(self, space: SearchSpace) -> None:
-        if not callable(getattr(space, "graph", None)) or not hasattr(space, "ops"):
+        decl = space.graph_spec
+        if decl is None:
             raise ConfigError(
-                f"search space {space.name!r} has no op-on-node graph (a graph(arch) method and "
-                f"an ops list); graph-based encodings (adjacency, path, reduced, GNN predictors) "
-                f"need one. Use encoding 'onehot' for this space")
+                f"search space {space.name!r} declares no cell graph (graph_spec is None); "
+                f"graph-based encodings (adjacency, path, reduced, GNN predictors) need one. "
+                f"Use encoding 'onehot' for this space")
         self.space = space
-        self.labels: tuple[str, ...] = ("input", "output", *space.ops)  # type: ignore[attr-defined]
-        self.compute_ops: tuple[str, ...] = tuple(
-            o for o in space.ops if o not in NONE_OPS and o not in SKIP_OPS)  # type: ignore[attr-defined]
+        self.decl = decl
+        self.labels: tuple[str, ...] = tuple(space.graph_labels())
+        self.zero_ops = frozenset(decl.zero_ops)
+        self.identity_ops = frozenset(decl.identity_ops)
+        self.compute_ops: tuple[str, ...] = decl.compute_ops
         probe = space.sample(np.random.default_rng(0))
-        adj, feats = space.graph(probe)  # type: ignore[attr-defined]
+        adj, feats = space.graph(probe)
         if feats.shape[1] != len(self.labels):
             raise ConfigError(
                 f"space {space.name!r}: graph() node features have {feats.shape[1]} columns, "
-                f"expected {len(self.labels)} (one-hot over input, output, {', '.join(space.ops)})")  # type: ignore[attr-defined]
+                f"expected {len(self.labels)} (one-hot over {', '.join(self.labels)})")
         self.n_nodes = int(adj.shape[0])
-        fixed = getattr(space, "GRAPH_ADJ", None)
-        # longest input->output path (in op nodes): from the fixed adjacency when the space has
-        # one (NB201: 3), else every intermediate node
-        self.max_path_ops = (_longest_path(np.asarray(fixed)) - 1 if fixed is not None
-                             else self.n_nodes - 2)
+        # longest input->output path, in op nodes (NB201: 3)
+        self.max_path_ops = decl.longest_path()
         self.paths: dict[tuple[int, ...], int] = {}
         k = len(self.compute_ops)
         for length in range(self.max_path_ops + 1):
@@ -105,17 +104,17 @@ class GraphSpec:
         this merges are kept as edge multiplicities (``adj[u, v]`` = number of routes), so that
         path counts and sums of node states stay what the cell computes.
         """
-        adj, feats = self.space.graph(arch)  # type: ignore[attr-defined]
+        adj, feats = self.space.graph(arch)
         a = (np.asarray(adj) > 0).astype(np.float64)
         lab = [self.labels[int(i)] for i in np.argmax(feats, axis=1)]
         n = self.n_nodes
         alive = np.ones(n, dtype=bool)
         for v in range(n):  # topological order: contracting v only adds edges between others
-            if lab[v] in NONE_OPS:
+            if lab[v] in self.zero_ops:
                 a[v, :] = 0.0
                 a[:, v] = 0.0
                 alive[v] = False
-            elif lab[v] in SKIP_OPS:
+            elif lab[v] in self.identity_ops:
                 a += np.outer(a[:, v], a[v, :])
                 a[v, :] = 0.0
                 a[:, v] = 0.0
@@ -141,8 +140,8 @@ class GraphSpec:
         return a.astype(np.float32), out, alive.astype(np.float32)
 
     def path_counts(self, arch: Architecture) -> np.ndarray:
-        """How many input->output paths of the cell carry each op sequence (skips add no op,
-        paths through ``none`` do not exist)."""
+        """How many input->output paths of the cell carry each op sequence (identity ops add
+        no op, paths through a zero op do not exist)."""
         a, feats, alive = self.reduce(arch)
         n = self.n_nodes
         op = np.argmax(feats[:, 2:], axis=1)
@@ -163,26 +162,20 @@ class GraphSpec:
         return vec
 
 
-def _longest_path(adj: np.ndarray) -> int:
-    n = adj.shape[0]
-    depth = np.zeros(n, dtype=int)
-    for v in range(n):
-        for u in range(v):
-            if adj[u, v] > 0:
-                depth[v] = max(depth[v], depth[u] + 1)
-    return int(depth[n - 1])
+_specs: dict[str, GraphEncoding] = {}
 
 
-_specs: dict[str, GraphSpec] = {}
-
-
-def graph_spec(space: SearchSpace) -> GraphSpec:
-    """The (cached) :class:`GraphSpec` of ``space``; ConfigError if it has no graph."""
+def graph_encoding(space: SearchSpace) -> GraphEncoding:
+    """The (cached) :class:`GraphEncoding` of ``space``; ConfigError if it declares no graph."""
     spec = _specs.get(space.name)
     if spec is None or spec.space is not space:
-        spec = GraphSpec(space)
+        spec = GraphEncoding(space)
         _specs[space.name] = spec
     return spec
+
+
+#: the name of :func:`graph_encoding` before spaces declared their graph (``SearchSpace.graph_spec``)
+graph_spec = graph_encoding
 
 
 # ------------------------------------------------------------------------------------------
@@ -198,13 +191,13 @@ def _row_fn(space: SearchSpace, kind: str) -> Callable[[Architecture], np.ndarra
     if kind == "adjacency":
         if "adjacency" in space.encodings():
             return lambda a: np.asarray(space.encode(a, "adjacency"), dtype=np.float32).ravel()
-        graph_spec(space)  # raises the clear error
+        graph_encoding(space)  # raises the clear error
 
         def adjacency(a: Architecture) -> np.ndarray:
-            adj, feats = space.graph(a)  # type: ignore[attr-defined]
+            adj, feats = space.graph(a)
             return np.concatenate([np.ravel(adj), np.ravel(feats)]).astype(np.float32)
         return adjacency
-    spec = graph_spec(space)
+    spec = graph_encoding(space)
     if kind == "path":
         return spec.path_counts
     if kind == "path_binary":
@@ -285,14 +278,14 @@ def graph_batch(space: SearchSpace | str, archs: Sequence[Architecture],
     if kind not in GRAPH_KINDS:
         raise ConfigError(f"graph kind must be one of {', '.join(GRAPH_KINDS)}, got {kind!r}"
                           f"{did_you_mean(str(kind), GRAPH_KINDS)}")
-    spec = graph_spec(sp)
+    spec = graph_encoding(sp)
     memo = _graph_memo.setdefault((sp.name, kind), {})
     adjs, feats, masks = [], [], []
     for a in archs:
         g = memo.get(a.choices)
         if g is None:
             if kind == "raw":
-                adj, f = sp.graph(a)  # type: ignore[attr-defined]
+                adj, f = sp.graph(a)
                 g = (np.asarray(adj, dtype=np.float32), np.asarray(f, dtype=np.float32),
                      np.ones(spec.n_nodes, dtype=np.float32))
             else:
@@ -357,6 +350,7 @@ class ZeroCostFeatures:
             cache = str(cache_dir() / "zerocost")
         self.cache = None if cache in (None, False, "") else str(cache)
         self.params = params
+        # the proxies come from the registry (kind "proxy"): no import of the estimators here
         self._est = {p: registry.create("proxy", p, **self.params) for p in self.proxies}
 
     def raw(self, archs: Sequence[Architecture]) -> np.ndarray:
@@ -371,14 +365,9 @@ class ZeroCostFeatures:
             if missing:
                 # one code path with or without a cache, so that the scores are the same: each
                 # network is initialised from (seed, arch index) as benchmarks/zerocost.py does
-                from naslab.estimators.zerocost import cache_file, score_archs
-                from naslab.spaces.base import get_space
-
                 sp = get_space(missing[0].space)
-                path = (None if self.cache is None
-                        else cache_file(self.cache, est, space=sp.name, seed=self.seed))
-                scores, _ = score_archs(est, [sp.index(a) for a in missing], seed=self.seed,
-                                        space=sp, cache=path)
+                scores = _score_archs(est, missing, seed=self.seed, space=sp,
+                                      cache_dir=self.cache)
                 for a, v in zip(missing, scores):
                     _zc_memo[(p, tag, self.seed, a.choices)] = float(v)
             for i, a in enumerate(archs):
@@ -395,3 +384,23 @@ class ZeroCostFeatures:
         t = np.sign(s) * np.log1p(np.abs(np.where(finite, s, 0.0)))
         t[~finite] = NEG_INF_FEATURE  # -inf: below every finite score, the same in fit and predict
         return t.astype(np.float32)
+
+
+def _score_archs(est: Any, archs: Sequence[Architecture], *, seed: int, space: SearchSpace,
+                 cache_dir: str | None) -> np.ndarray:
+    """Scores of ``archs`` by proxy estimator ``est``: ``est.score_archs(archs, seed=, space=,
+    cache_dir=)``, the method of ``ZeroCostEstimator``.
+
+    TEMPORARY (house, wave 1): that method arrives from another branch; until it does, the
+    module-level ``score_archs`` of the zero-cost estimators is called exactly as before. At the
+    merge this function becomes the direct call and the lazy import below goes.
+    """
+    if hasattr(type(est), "score_archs"):
+        return np.asarray(est.score_archs(list(archs), seed=seed, space=space,
+                                          cache_dir=cache_dir), dtype=np.float64)
+    from naslab.estimators.zerocost import cache_file, score_archs
+
+    path = None if cache_dir is None else cache_file(cache_dir, est, space=space.name, seed=seed)
+    scores, _ = score_archs(est, [space.index(a) for a in archs], seed=seed, space=space,
+                            cache=path)
+    return np.asarray(scores, dtype=np.float64)
