@@ -21,9 +21,9 @@ class Reinforce(Strategy):
     after every result with Adam on ``-(r - b) log p(arch) - entropy_weight * H(p)``, where ``r``
     is the objective scaled by ``reward_scale`` (accuracy in percent / 100) and ``b`` an
     exponential moving average of past rewards (momentum ``baseline_momentum``). The policy
-    needs a space whose architectures are a fixed number of categorical choices
-    (``space.encode(arch, "index")`` and ``space.choice_sizes``); NB201 has 6 choices of 5 ops.
-    Pure numpy: tabular searches never import torch.
+    has one softmax per declared decision of the space (``space.decisions``, e.g. one per
+    cell edge over its candidate ops); it needs a space declared as a fixed vector of
+    categorical decisions. Pure numpy: tabular searches never import torch.
     """
 
     def __init__(self, learning_rate: float = 0.01, baseline_momentum: float = 0.9,
@@ -40,13 +40,12 @@ class Reinforce(Strategy):
             raise ConfigError(f"baseline_momentum must be in [0, 1), got {self.baseline_momentum!r}")
         if self.entropy_weight < 0:
             raise ConfigError(f"entropy_weight must be >= 0, got {self.entropy_weight!r}")
-        sizes = getattr(self.space, "choice_sizes", None)
-        if sizes is None:
+        if not self.space.decisions:
             raise ConfigError(
-                f"REINFORCE needs a space of independent categorical choices (choice_sizes); "
-                f"space {self.space.name!r} has none"
+                f"REINFORCE needs a space declared as a fixed vector of categorical decisions "
+                f"(SearchSpace.decisions); space {self.space.name!r} declares none"
             )
-        self._sizes = tuple(int(s) for s in sizes)
+        self._sizes = tuple(d.size for d in self.space.decisions)
         k = max(self._sizes)
         self._mask = np.array([[j < s for j in range(k)] for s in self._sizes])
         self.logits = 1e-3 * self.rng.standard_normal((len(self._sizes), k))
@@ -59,7 +58,8 @@ class Reinforce(Strategy):
         z = np.where(self._mask, self.logits, -np.inf)
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+        p: np.ndarray = e / e.sum(axis=1, keepdims=True)
+        return p
 
     def ask(self, n: int = 1) -> list[Architecture]:
         p = self.probs()
@@ -69,7 +69,7 @@ class Reinforce(Strategy):
             u = self.rng.random(len(self._sizes))
             choices = tuple(int(min(np.searchsorted(cdf[i], u[i], side="right"), s - 1))
                             for i, s in enumerate(self._sizes))
-            out.append(self._arch_from(list(choices)))
+            out.append(self.space.from_decision_indices(choices))
         return out
 
     def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
@@ -79,7 +79,7 @@ class Reinforce(Strategy):
         adv = r - self.baseline
         p = self.probs()
         onehot = np.zeros_like(p)
-        onehot[np.arange(len(self._sizes)), np.asarray(self.space.encode(arch, "index"))] = 1.0
+        onehot[np.arange(len(self._sizes)), np.asarray(self.space.decision_indices(arch))] = 1.0
         # gradient of the loss -(adv * log p(a) + w * H) with respect to the logits
         grad = -adv * (onehot - p)
         if self.entropy_weight:
