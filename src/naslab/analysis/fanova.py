@@ -1,7 +1,8 @@
 """Functional ANOVA of a table over a complete grid of categorical choices (exact, no model).
 
-A finite space whose architectures are every combination of D independent categorical choices
-(NB201: 6 edges x 5 operations = 15,625 archs) gives a full factorial table f(x_1..x_D). Under
+A finite space whose architectures are every combination of its D declared categorical decisions
+(``SearchSpace.decisions``; NB201: 6 edges x 5 operations = 15,625 archs) gives a full factorial
+table f(x_1..x_D); :func:`space_grid` checks that a space is one and returns its layout. Under
 the uniform measure on the grid, f splits uniquely into orthogonal components
 
     f = f_0 + sum_d f_d(x_d) + sum_{d<e} f_de(x_d, x_e) + ...,
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from naslab.errors import ConfigError
+from naslab.spaces.base import SearchSpace
 
 
 @dataclass
@@ -35,6 +37,37 @@ class Anova:
     pair_fraction: np.ndarray                     # (D, D) symmetric: V_de / V, zero diagonal
     order_fraction: np.ndarray                    # sum of V_S / V over |S| = 1..D
     components: dict[tuple[int, ...], float]      # V_S / V for every non-empty S (if computed)
+
+
+def space_grid(space: SearchSpace) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The decision indices of every arch of ``space`` (rows in official index order) and the
+    decision sizes, for :func:`grid_table`.
+
+    ConfigError unless the space is finite, declares its decisions and holds every combination
+    of them exactly once (a full factorial grid, what the exact ANOVA and landscape statistics
+    need).
+    """
+    if not space.decisions:
+        raise ConfigError(f"space {space.name!r} declares no decisions; the exact analysis needs "
+                          f"a finite space whose decisions form a full factorial grid")
+    sizes = tuple(d.size for d in space.decisions)
+    try:
+        n = len(space)
+        archs = list(space.enumerate())
+    except TypeError:
+        raise ConfigError(f"space {space.name!r} is not finite; the exact analysis needs a finite "
+                          f"space whose decisions form a full factorial grid") from None
+    n_cells = int(np.prod(sizes))
+    choices = np.array([space.decision_indices(a) for a in archs], dtype=np.int64)
+    if n != n_cells or choices.shape != (n_cells, len(sizes)):
+        raise ConfigError(f"space {space.name!r} has {n} archs, not the {n_cells} combinations of "
+                          f"its decisions (sizes {sizes}); the exact analysis needs a full "
+                          f"factorial grid")
+    flat = np.ravel_multi_index(tuple(choices.T), sizes)
+    if np.bincount(flat, minlength=n_cells).max() != 1:
+        raise ConfigError(f"space {space.name!r}: some combinations of its decisions occur twice; "
+                          f"the exact analysis needs a full factorial grid")
+    return choices, sizes
 
 
 def grid_table(values: object, choices: object, sizes: tuple[int, ...] | list[int]) -> np.ndarray:

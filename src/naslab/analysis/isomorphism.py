@@ -1,7 +1,8 @@
 """Isomorphism statistics: how many archs compute the same function, and what that costs.
 
-``class_ids[i]`` names the isomorphism class of arch i (NB201: ``NB201Space.class_ids()``, the
-published 6,466 classes). Isomorphic archs were trained separately in the benchmarks, so their
+``class_ids[i]`` names the isomorphism class of arch i: :func:`class_ids` takes the official index
+of its canonical form (``SearchSpace.canonical``; NB201: the published 6,466 classes; a space
+without a real canonical form has one class per arch). Isomorphic archs were trained separately in the benchmarks, so their
 recorded accuracies differ by training noise only; the within-class share of the variance says
 how large that noise is next to the differences between classes.
 """
@@ -14,6 +15,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from naslab.errors import ConfigError
+from naslab.spaces.base import SearchSpace
 
 
 @dataclass
@@ -25,6 +27,17 @@ class IsoStats:
     singletons: int                   # archs alone in their class
     within_class_var_fraction: float  # pooled within-class variance / total variance
     within_class_sd: float            # sqrt of the pooled within-class variance (classes > 1)
+
+
+def class_ids(space: SearchSpace) -> np.ndarray:
+    """For each official index of the finite ``space``, the official index of the canonical
+    form of that arch (its isomorphism class); ``arange(len(space))`` where the space has no
+    canonical form (``has_canonical`` false)."""
+    n = len(space)
+    if not space.has_canonical:
+        return np.arange(n, dtype=np.int64)
+    return np.fromiter((space.index(space.canonical(a)) for a in space.enumerate()),
+                       dtype=np.int64, count=n)
 
 
 def class_stats(class_ids: object, values: object, *, top: int = 5) -> IsoStats:

@@ -3,9 +3,11 @@
 ``analyze_space(bench)`` puts together, for one benchmark target (e.g. ``nb201/cifar10``):
 the accuracy distribution and its quantiles; the exact expected best-of-N curves of random
 search (see :mod:`naslab.analysis.best_of_n` for the definitions) with an optional Monte-Carlo
-check; the exact functional ANOVA over the edge operations (per-edge importance, pairwise
-interactions, marginal means); fitness-distance correlation, random-walk autocorrelation and
-local optima; isomorphism statistics. ``compare_to_random`` adds, for the runs of a stored
+check; the exact functional ANOVA over the space's declared decisions (NB201: the edge
+operations; per-decision importance, pairwise interactions, marginal means); fitness-distance
+correlation, random-walk autocorrelation and local optima; isomorphism statistics. It works on
+any tabular benchmark whose space is finite with decisions forming a full factorial grid, and
+reads the benchmark through its public methods only. ``compare_to_random`` adds, for the runs of a stored
 comparison, how far each strategy beats the exact random best-of-N at the same budget.
 """
 
@@ -18,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from naslab.analysis import best_of_n as bon
-from naslab.analysis.fanova import Anova, anova, grid_table
-from naslab.analysis.isomorphism import class_stats, expected_distinct_classes
+from naslab.analysis.fanova import Anova, anova, grid_table, space_grid
+from naslab.analysis.isomorphism import class_ids, class_stats, expected_distinct_classes
 from naslab.analysis.landscape import (
     autocorrelation_exact,
     correlation_length,
@@ -28,6 +30,8 @@ from naslab.analysis.landscape import (
     simulate_walks,
 )
 from naslab.errors import ConfigError, DataError
+from naslab.spaces import DEFAULT_SPACE
+from naslab.spaces.base import SearchSpace, get_space
 
 QUANTILES = (0.0, 0.01, 0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.99, 0.999, 1.0)
 
@@ -38,8 +42,8 @@ class SpaceAnalysis:
     n_max: int
     n_archs: int
     metric: str
-    edges: list[str]
-    ops: list[str]
+    edges: list[str]                    # one label per decision (cell edges as "src->dst")
+    ops: list[str]                      # the options shared by every decision ([] if they differ)
     values: np.ndarray                  # the metric per arch (official order)
     quantiles: dict[str, float]
     near_optimum: dict[str, int]        # archs within 0.1 / 0.5 / 1 / 2 points of the optimum
@@ -52,6 +56,7 @@ class SpaceAnalysis:
     local_optima: dict[str, Any] = field(default_factory=dict)
     isomorphism: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    options: list[list[str]] = field(default_factory=list)  # the options of each decision
 
     def to_json(self) -> dict[str, Any]:
         """Everything but the per-arch values, as JSON-able data."""
@@ -68,62 +73,76 @@ class SpaceAnalysis:
                 "pair_fraction": {f"{self.edges[i]} x {self.edges[j]}": float(an.pair_fraction[i, j])
                                   for i in range(len(self.edges)) for j in range(i + 1, len(self.edges))},
                 "order_fraction": {str(k + 1): float(f) for k, f in enumerate(an.order_fraction)},
-                "marginal_means": {e: dict(zip(self.ops, m.tolist()))
-                                   for e, m in zip(self.edges, an.marginal_means)},
+                "marginal_means": {e: dict(zip(self.options[i] if self.options else self.ops,
+                                               m.tolist()))
+                                   for i, (e, m) in enumerate(zip(self.edges, an.marginal_means))},
             },
             "fdc": self.fdc, "autocorrelation": self.autocorr, "local_optima": self.local_optima,
             "isomorphism": self.isomorphism, "timings_s": self.timings,
         }
 
 
-def _nb201_parts(bench: Any) -> tuple[Any, np.ndarray, list[str], list[str]]:
-    from naslab.spaces.nb201 import EDGES, OPS
+def decision_labels(space: SearchSpace) -> list[str]:
+    """One label per decision: ``"src->dst"`` where the decision picks the op of one cell edge
+    (``graph_spec``), else the decision's name."""
+    labels = [d.name for d in space.decisions]
+    spec = space.graph_spec
+    if spec is not None and sorted(spec.edge_decisions) == list(range(len(labels))):
+        for (src, dst), d in zip(spec.edges, spec.edge_decisions):
+            labels[d] = f"{src}->{dst}"
+    return labels
 
-    space = bench.space
-    choices = np.array([a.choices for a in space.enumerate()], dtype=np.int64)
-    edges = [f"{src}->{dst}" for dst, src in EDGES]
-    return space, choices, edges, list(OPS)
 
-
-def zero_output(choices: np.ndarray) -> np.ndarray:
-    """Per NB201 arch (rows of op indices): True when its cell output is always zero - every
-    path from the input to the output passes a ``none`` edge. (NB201's isomorphism key does not
-    show this: an op applied to a zero sum keeps its name in the key.)"""
-    from naslab.spaces.nb201 import EDGES
-
+def zero_output(choices: np.ndarray, space: SearchSpace | str = DEFAULT_SPACE) -> np.ndarray:
+    """Per arch (rows of decision indices of ``space``): True when its cell output is always
+    zero - every path from the input to the output passes an edge whose op is one of the
+    space's zero ops (``graph_spec.zero_ops``, NB201: ``none``). (NB201's isomorphism key does
+    not show this: an op applied to a zero sum keeps its name in the key.)"""
+    sp = get_space(space) if isinstance(space, str) else space
+    spec = sp.graph_spec
+    if spec is None:
+        raise ConfigError(f"space {sp.name!r} declares no cell graph (graph_spec); the zero-output "
+                          f"test needs one")
     c = np.asarray(choices)
-    zero = {0: np.zeros(c.shape[0], dtype=bool)}
-    for node in (1, 2, 3):
-        z = np.ones(c.shape[0], dtype=bool)
-        for e, (dst, src) in enumerate(EDGES):
-            if dst == node:
-                z &= (c[:, e] == 0) | zero[src]
-        zero[node] = z
-    return zero[3]
+    zero = [np.zeros(c.shape[0], dtype=bool)] + [np.ones(c.shape[0], dtype=bool)
+                                                  for _ in range(spec.n_nodes - 1)]
+    is_zero = [np.array([o in spec.zero_ops for o in d.options]) for d in sp.decisions]
+    # edges in order of their target node: every node is final before an edge leaves it
+    for e in sorted(range(len(spec.edges)), key=lambda k: spec.edges[k][1]):
+        src, dst = spec.edges[e]
+        d = spec.edge_decisions[e]
+        zero[dst] &= is_zero[d][c[:, d]] | zero[src]
+    return zero[-1]
 
 
 def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
                   mc_runs: int = 0, seed: int = 0, walks: int = 10000, walk_steps: int = 30,
                   max_lag: int = 10) -> SpaceAnalysis:
-    """Analyse one NB201 benchmark target (``NB201Benchmark``).
+    """Analyse one tabular benchmark target (e.g. ``nb201/cifar10``).
 
-    ``metric``: the value analysed (``test_acc`` or ``val_acc``, the mean over runs).
+    The benchmark's space must be finite, its declared decisions forming a full factorial grid
+    (ConfigError otherwise). ``metric``: the value analysed (``test_acc`` or ``val_acc``, the
+    mean over runs).
     ``mc_runs`` > 0 also simulates random search that many times (seeded) and reports the
     largest deviation of the exact best-of-N curves from the simulation.
     """
-    if getattr(bench, "space_name", None) != "nb201":
-        raise ConfigError(f"the space analysis supports NB201 benchmarks, got "
-                          f"{getattr(bench, 'name', bench)!r}")
+    space = get_space(bench.space_name)
     if metric not in ("test_acc", "val_acc"):
         raise ConfigError(f"metric must be 'test_acc' or 'val_acc', got {metric!r}")
     if not bench.has_test:
         raise DataError(bench.test_unavailable_reason)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    space, choices, edges, ops = _nb201_parts(bench)
-    ds = bench.dataset
+    try:
+        choices, sizes = space_grid(space)
+    except ConfigError as e:
+        raise ConfigError(f"the space analysis of {bench.name!r} needs a finite space whose "
+                          f"decisions form a full factorial grid: {e}") from None
+    edges = decision_labels(space)
+    options = [list(d.options) for d in space.decisions]
+    ops = options[0] if all(o == options[0] for o in options) else []
     test = bench.column("test_acc")
-    val_runs = bench.tables[f"{ds}/val_runs"]
+    val_runs = bench.runs("val_acc")
     val_mean = bench.column("val_acc")
     y = test if metric == "test_acc" else val_mean
     M = y.size
@@ -136,7 +155,7 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
     near = {f"within_{d:g}": int((y >= top - d).sum()) for d in (0.1, 0.5, 1.0, 2.0)}
     opt_all = np.nonzero(y == top)[0]  # archs can tie at the top
     opt_i = int(opt_all[0])
-    cls = space.class_ids()
+    cls = class_ids(space)
     optimum = {"index": opt_i, "arch": str(space.from_index(opt_i)), "value": top,
                "n_archs": int(opt_all.size),
                "all": [str(space.from_index(int(i))) for i in opt_all],
@@ -159,7 +178,7 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
 
     # ANOVA -----------------------------------------------------------------------------------
     t1 = time.perf_counter()
-    table = grid_table(y, choices, (len(ops),) * len(edges))
+    table = grid_table(y, choices, sizes)
     an = anova(table)
     timings["anova"] = time.perf_counter() - t1
 
@@ -180,7 +199,8 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
     t1 = time.perf_counter()
     iso = class_stats(cls, y)
     distinct = expected_distinct_classes(cls, n_max)
-    zero_out = int(zero_output(choices).sum())
+    zero_out = (int(zero_output(choices, space).sum()) if space.graph_spec is not None
+                else None)
     timings["isomorphism"] = time.perf_counter() - t1
 
     return SpaceAnalysis(
@@ -197,6 +217,7 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
                       "classes": int(np.unique(cls[lo_arch]).size),
                       "best": float(y[lo_arch].max()), "worst": float(y[lo_arch].min()),
                       "median": float(np.median(y[lo_arch]))},
+        options=options,
         isomorphism={"n_classes": iso.n_classes, "singletons": iso.singletons,
                      "size_counts": {str(k): v for k, v in iso.size_counts.items()},
                      "largest_classes": [{"arch": str(space.from_index(r)), "size": s}
