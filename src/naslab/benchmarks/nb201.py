@@ -539,6 +539,14 @@ class NB201Benchmark:
         raise ConfigError(f"NB201 metric must be one of {', '.join(self.metrics)}, got {metric!r}"
                           f"{did_you_mean(metric, self.metrics)}")
 
+    def runs(self, metric: str = "val_acc") -> np.ndarray:
+        """Every recorded training run of ``metric`` per arch: shape (archs, runs) in official
+        order, NaN where an arch has fewer runs (NB201 records runs of val_acc, 200 epochs)."""
+        if metric != "val_acc":
+            raise ConfigError(f"NB201 records separate training runs of 'val_acc' only, got "
+                              f"{metric!r}")
+        return np.array(self._runs, dtype=np.float64)
+
     def optimum(self, metric: str = "test_acc") -> float | None:
         """Best value of ``metric`` over the space (cached per metric)."""
         if metric == "test_acc" and self._test is None:
