@@ -20,6 +20,7 @@ from typing import Any
 from naslab.errors import ConfigError, NaslabError
 from naslab.estimators.base import Cost, Estimator, Evaluation
 from naslab.seeding import mix64
+from naslab.spaces import DEFAULT_SPACE
 from naslab.spaces.base import Architecture, get_space
 
 #: the ways a test worker can die
@@ -109,7 +110,7 @@ class FaultyEstimator(Estimator):
 def _archs(n: int, seed: int = 0) -> list[Architecture]:
     import numpy as np
 
-    sp = get_space("nb201")
+    sp = get_space(DEFAULT_SPACE)
     rng = np.random.default_rng(seed)
     out: list[Architecture] = []
     seen: set[Any] = set()

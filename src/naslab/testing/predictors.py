@@ -1,7 +1,8 @@
 """Predictor conformance suite.
 
 ``check_predictor(name)`` runs every check below on the registered predictor ``name`` with
-NB201 architectures and a synthetic, learnable target (no data files needed)::
+architectures of the default space (``naslab.spaces.DEFAULT_SPACE``) and a synthetic,
+learnable target (no data files needed)::
 
     from naslab.testing.predictors import check_predictor
     check_predictor("my_predictor", params={"epochs": 20})
@@ -15,6 +16,7 @@ import numpy as np
 
 from naslab import registry
 from naslab.errors import NaslabError
+from naslab.spaces import DEFAULT_SPACE
 from naslab.spaces.base import get_space
 
 
@@ -42,14 +44,15 @@ def check_predictor(name: str, *, params: dict[str, Any] | None = None, n_train:
     from naslab.predictors.base import NotFittedError, Predictor
 
     params = dict(params or {})
-    sp = get_space("nb201")
+    sp = get_space(DEFAULT_SPACE)
     order = np.random.default_rng(0).permutation(len(sp))
     train = [sp.from_index(int(i)) for i in order[:n_train]]
     test = [sp.from_index(int(i)) for i in order[n_train:n_train + 100]]
     y = synthetic_target(train)
 
     def make(**extra: Any) -> Predictor:
-        return registry.create("predictor", name, **{**params, **extra})  # type: ignore[no-any-return]
+        made: Predictor = registry.create("predictor", name, **{**params, **extra})
+        return made
 
     # 1. scikit-learn conventions: __init__ stores arguments, clone, fit returns self
     p = make()

@@ -1,8 +1,9 @@
 """Strategy conformance suite.
 
 ``check_strategy(name)`` runs every check below on the registered strategy ``name``, against
-a synthetic estimator on the NB201 space (no data files needed, deterministic, with a
-rugged but learnable landscape and a ``test_acc`` metric that strategies must never see).
+a synthetic estimator on the default space (``naslab.spaces.DEFAULT_SPACE``; no data files
+needed, deterministic, with a rugged but learnable landscape and a ``test_acc`` metric that
+strategies must never see).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from naslab import registry
 from naslab.errors import NaslabError
 from naslab.estimators.base import TEST_PREFIX, Cost, Estimator, Evaluation, Objective
 from naslab.seeding import mix64
+from naslab.spaces import DEFAULT_SPACE
 from naslab.spaces.base import Architecture, SearchSpace, get_space
 from naslab.strategies.base import Strategy, Suggestion
 
@@ -126,14 +128,15 @@ def run_trajectory(strategy: Strategy, space: SearchSpace, estimator: Estimator,
     return out
 
 
-def check_strategy(name: str, *, space: str = "nb201", n: int = 60,
+def check_strategy(name: str, *, space: str = DEFAULT_SPACE, n: int = 60,
                    params: dict[str, Any] | None = None) -> None:
     """Run the conformance checks on registered strategy ``name``; raises AssertionError."""
     params = dict(params or {})
     sp = get_space(space)
 
     def make() -> Strategy:
-        return registry.create("strategy", name, **params)  # type: ignore[no-any-return]
+        made: Strategy = registry.create("strategy", name, **params)
+        return made
 
     est = SyntheticEstimator()
 
@@ -163,7 +166,7 @@ def check_strategy(name: str, *, space: str = "nb201", n: int = 60,
         seen.append(ev)
         orig_tell(arch, ev)
 
-    s.tell = spy_tell  # type: ignore[method-assign, assignment]
+    setattr(s, "tell", spy_tell)  # spy on what the runner tells the strategy
     res = Experiment(sp, s, SyntheticEstimator(fail_every=7), termination=MaxTrials(n), seed=1).run()
     assert res.n_trials == n, f"{name}: run stopped at {res.n_trials} of {n} trials"
     assert any(t.status == "failed" for t in res.trials), "synthetic failures did not happen"
