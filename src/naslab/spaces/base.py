@@ -21,6 +21,11 @@ import numpy as np
 from naslab.errors import ConfigError, InvalidArchitectureError, did_you_mean
 
 
+#: cached layout of SearchSpace.graph: (adjacency, op rows, option->op table or None when the
+#: options are the ops in order, decision of each edge or None when edge e is decision e, labels)
+_GraphLayout = tuple[np.ndarray, np.ndarray, "np.ndarray | None", "np.ndarray | None", int]
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One categorical decision of a space: its name and the names of its options.
@@ -243,8 +248,14 @@ class SearchSpace(ABC):
 
     def from_decision_indices(self, idx: Sequence[int]) -> Architecture:
         """The architecture choosing option ``idx[d]`` for decision ``d`` (validated)."""
-        decisions = self._require_decisions("from_decision_indices")
         vals = tuple(idx)
+        sizes = self._decision_sizes()
+        if not sizes:
+            self._require_decisions("from_decision_indices")
+        if len(vals) == len(sizes) and all(type(v) is int and 0 <= v < s
+                                           for v, s in zip(vals, sizes)):
+            return self.validate(Architecture(self.name, vals))
+        decisions = self.decisions
         if len(vals) != len(decisions):
             raise InvalidArchitectureError(
                 f"space {self.name!r} has {len(decisions)} decisions, got {len(vals)} decision "
@@ -258,6 +269,13 @@ class SearchSpace(ABC):
                     f"in 0..{d.size - 1}, got {v!r}")
             out.append(int(v))
         return self.validate(Architecture(self.name, tuple(out)))
+
+    def _decision_sizes(self) -> tuple[int, ...]:
+        sizes: tuple[int, ...] | None = self.__dict__.get("_decision_sizes_cache")
+        if sizes is None:
+            sizes = tuple(d.size for d in self.decisions)
+            self.__dict__["_decision_sizes_cache"] = sizes
+        return sizes
 
     def _require_decisions(self, what: str) -> tuple[Decision, ...]:
         if not self.decisions:
@@ -284,9 +302,9 @@ class SearchSpace(ABC):
         override this (and :meth:`encodings`).
         """
         if kind == "onehot" and self.decisions:
-            offsets = self._onehot_offsets()
-            out = np.zeros(offsets[-1], dtype=np.float32)
-            out[offsets[:-1] + np.asarray(self.decision_indices(arch), dtype=np.int64)] = 1.0
+            starts, width = self._onehot_layout()
+            out = np.zeros(width, dtype=np.float32)
+            out[starts + np.asarray(self.decision_indices(arch), dtype=np.int64)] = 1.0
             return out
         if kind == "index" and self.decisions:
             return np.asarray(self.decision_indices(arch), dtype=np.int64)
@@ -298,13 +316,15 @@ class SearchSpace(ABC):
             f"space {self.name!r}: encoding kind must be one of {kinds}, got {kind!r}"
             f"{did_you_mean(str(kind), kinds)}")
 
-    def _onehot_offsets(self) -> np.ndarray:
-        cache: np.ndarray | None = self.__dict__.get("_onehot_offsets_cache")
-        if cache is None:
-            sizes = [d.size for d in self.decisions]
-            cache = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-            self.__dict__["_onehot_offsets_cache"] = cache
-        return cache
+    def _onehot_layout(self) -> tuple[np.ndarray, int]:
+        """First column of each decision's one-hot block, and the total width."""
+        layout: tuple[np.ndarray, int] | None = self.__dict__.get("_onehot_layout_cache")
+        if layout is None:
+            sizes = self._decision_sizes()
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+            layout = (starts, int(sum(sizes)))
+            self.__dict__["_onehot_layout_cache"] = layout
+        return layout
 
     # graph -------------------------------------------------------------------------------
     def _require_graph(self) -> GraphSpec:
@@ -328,31 +348,41 @@ class SearchSpace(ABC):
         :meth:`GraphSpec.op_node_adjacency`) and node features (float32): one-hot over
         :meth:`graph_labels`. Derived from ``graph_spec``; ConfigError when it is None.
         """
-        spec = self._require_graph()
-        cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = self.__dict__.get("_graph_cache")
-        if cache is None:
-            n_edges = len(spec.edges)
-            width = max((d.size for d in self.decisions), default=0)
-            lut = np.zeros((n_edges, width), dtype=np.int64)  # edge, option -> index in ops
-            for e, d in enumerate(spec.edge_decisions):
-                try:
-                    lut[e, : self.decisions[d].size] = [spec.ops.index(o)
-                                                        for o in self.decisions[d].options]
-                except (IndexError, ValueError):
-                    raise ConfigError(
-                        f"space {self.name!r}: graph_spec edge {e} names decision {d}, which must "
-                        f"be one of its decisions with options among graph_spec.ops "
-                        f"{spec.ops!r}") from None
-            cache = (spec.op_node_adjacency(), lut, np.asarray(spec.edge_decisions, dtype=np.int64))
-            self.__dict__["_graph_cache"] = cache
-        adj, lut, edge_dec = cache
-        m = spec.n_graph_nodes
+        layout: _GraphLayout | None = self.__dict__.get("_graph_layout_cache")
+        if layout is None:
+            layout = self._graph_layout()
+            self.__dict__["_graph_layout_cache"] = layout
+        adj, rows, lut, edge_dec, n_labels = layout
         chosen = np.asarray(self.decision_indices(arch), dtype=np.int64)
-        ops = np.zeros((m, 2 + len(spec.ops)), dtype=np.float32)
+        ops = np.zeros((adj.shape[0], n_labels), dtype=np.float32)
         ops[0, 0] = 1.0
-        ops[m - 1, 1] = 1.0
-        ops[np.arange(1, m - 1), 2 + lut[np.arange(len(edge_dec)), chosen[edge_dec]]] = 1.0
+        ops[-1, 1] = 1.0
+        if edge_dec is not None:
+            chosen = chosen[edge_dec]
+        ops[rows, 2 + (chosen if lut is None else lut[rows - 1, chosen])] = 1.0
         return adj.copy(), ops
+
+    def _graph_layout(self) -> _GraphLayout:
+        spec = self._require_graph()
+        n_edges = len(spec.edges)
+        width = max((d.size for d in self.decisions), default=0)
+        lut = np.zeros((n_edges, width), dtype=np.int64)  # edge, option -> index in spec.ops
+        for e, d in enumerate(spec.edge_decisions):
+            try:
+                lut[e, : self.decisions[d].size] = [spec.ops.index(o)
+                                                    for o in self.decisions[d].options]
+            except (IndexError, ValueError):
+                raise ConfigError(
+                    f"space {self.name!r}: graph_spec edge {e} names decision {d}, which must "
+                    f"be one of its decisions with options among graph_spec.ops "
+                    f"{spec.ops!r}") from None
+        identity_lut = all(self.decisions[d].options == spec.ops[: self.decisions[d].size]
+                           for d in spec.edge_decisions)
+        direct = tuple(spec.edge_decisions) == tuple(range(len(self.decisions)))
+        return (spec.op_node_adjacency(), np.arange(1, n_edges + 1),
+                None if identity_lut else lut,
+                None if direct else np.asarray(spec.edge_decisions, dtype=np.int64),
+                2 + len(spec.ops))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
