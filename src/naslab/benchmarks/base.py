@@ -53,6 +53,12 @@ class TabularBenchmark(ABC):
     device_metrics: tuple[str, ...] = ("latency_ms",)
     metric_modes: Mapping[str, str] = METRIC_MODES
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # fidelities as floats once, so that the per-query check is a plain lookup
+        cls.fidelities = tuple(float(f) for f in cls.fidelities)
+        cls.max_fidelity = float(cls.max_fidelity)
+
     # --- identity --------------------------------------------------------------------------
     @property
     @abstractmethod
@@ -84,7 +90,7 @@ class TabularBenchmark(ABC):
         """The fidelity as a float (``None`` -> :attr:`max_fidelity`); ConfigError unless it is
         one of :attr:`fidelities`."""
         if fidelity is None:
-            return float(self.max_fidelity)
+            return self.max_fidelity
         try:
             f = float(fidelity)
         except (TypeError, ValueError):
