@@ -79,7 +79,9 @@ def _build(spec: PartSpec, what: str) -> Part:
 
 @register("estimator", "composite")
 class CompositeEstimator(Estimator):
-    """Several estimators answering as one (see the module docstring for the merge rules).
+    """Several estimators answering as one (e.g. accuracy from one, latency from another).
+
+    Merge rules: see :mod:`naslab.estimators.composite`.
 
     Parameters
     ----------

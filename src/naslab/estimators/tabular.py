@@ -14,8 +14,9 @@ from naslab.spaces.base import Architecture, SearchSpace
 
 @register("estimator", "tabular", aliases=("benchmark",))
 class TabularEstimator(Estimator):
-    """Look architectures up in a tabular benchmark (:class:`~naslab.benchmarks.TabularBenchmark`).
+    """Look architectures up in a tabular benchmark of recorded training results.
 
+    Any :class:`~naslab.benchmarks.TabularBenchmark` works: the estimator uses only its interface.
     The simulated cost of a query is the benchmark's cost of that query (the recorded training
     time at the queried fidelity), so a search's simulated cost is what it would have cost to
     train every queried architecture. Fidelities are the benchmark's.
