@@ -18,3 +18,16 @@ def mix64(*values: int) -> int:
 def derive_seed(*values: int) -> int:
     """A non-negative 31-bit seed derived from ``values`` (e.g. experiment seed, trial number)."""
     return mix64(*values) & 0x7FFFFFFF
+
+
+def run_for_seed(seed: int, index: int) -> int:
+    """A well-mixed 64-bit hash of ``(seed, index)``.
+
+    Tabular benchmarks use it to pick which recorded training run a seeded query sees (as
+    NB201's API does with ``is_random=True``). The constants are part of every recorded
+    tabular trajectory: changing them changes the results of seeded queries.
+    """
+    z = (int(seed) * 0x9E3779B97F4A7C15 + int(index) * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)

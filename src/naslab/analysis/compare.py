@@ -70,7 +70,7 @@ def compare_to_random(runs_by_strategy: dict[str, list[Any]], bench: Any) -> VsR
     if n_max < 1:
         raise ConfigError("the runs have no trials")
     test = bench.column("test_acc")
-    val = bench.runs("val_acc") if mode == "run" else bench.column("val_acc")
+    val = bench.run_table("val_acc") if mode == "run" else bench.column("val_acc")
     exact = bon.expected_best_of_n(val, test, n_max).mean
     out: dict[str, dict[str, Any]] = {}
     for name, runs in runs_by_strategy.items():

@@ -142,7 +142,7 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
     options = [list(d.options) for d in space.decisions]
     ops = options[0] if all(o == options[0] for o in options) else []
     test = bench.column("test_acc")
-    val_runs = bench.runs("val_acc")
+    val_runs = bench.run_table("val_acc")
     val_mean = bench.column("val_acc")
     y = test if metric == "test_acc" else val_mean
     M = y.size

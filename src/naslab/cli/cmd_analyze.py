@@ -9,13 +9,14 @@ from typing import Any, Optional
 
 import typer
 
+from naslab.benchmarks import DEFAULT_BENCHMARK
 from naslab.cli.main import DATA_HELP, STORAGE_HELP, app
 
 
 @app.command()
 def analyze(
     benchmark: Optional[list[str]] = typer.Option(
-        None, "--benchmark", "-b", help="Benchmark target NAME/DATASET (repeatable; default nb201/cifar10)."),
+        None, "--benchmark", "-b", help=f"Benchmark target NAME/DATASET (repeatable; default {DEFAULT_BENCHMARK})."),
     budget: Optional[int] = typer.Option(
         None, help="Largest N of the best-of-N curves (default 150, or the comparison's longest run)."),
     metric: str = typer.Option("test_acc", help="Metric analysed: test_acc, or val_acc (mean over runs)."),
@@ -34,7 +35,7 @@ def analyze(
     fitness-distance correlation, random-walk autocorrelation, isomorphism statistics."""
     from naslab.analysis.compare import compare_to_random
     from naslab.analysis.space import analyze_space
-    from naslab.benchmarks.nb201 import load_benchmark
+    from naslab.benchmarks import load_benchmark
     from naslab.errors import ConfigError
 
     if output not in ("text", "json"):
@@ -43,7 +44,7 @@ def analyze(
         raise ConfigError(f"--mc-runs must be >= 0, got {mc_runs}")
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
-    targets = list(dict.fromkeys(benchmark or ["nb201/cifar10"]))
+    targets = list(dict.fromkeys(benchmark or [DEFAULT_BENCHMARK]))
     benches = [load_benchmark(t, data_dir=None if data_dir is None else str(data_dir), val="mean")
                for t in targets]
     groups: dict[str, Any] = {}

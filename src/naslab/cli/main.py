@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import typer
 
+from naslab.benchmarks import DEFAULT_BENCHMARK
 from naslab.errors import ConfigError, NaslabError
 
 app = typer.Typer(
@@ -263,17 +264,17 @@ def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `nasl
 
 @app.command()
 def query(arch: str = typer.Argument(..., help="Architecture in the space's notation, or an index."),
-          benchmark: str = typer.Option("nb201/cifar10", help="Tabular benchmark as NAME/DATASET."),
+          benchmark: str = typer.Option(DEFAULT_BENCHMARK, help="Tabular benchmark as NAME/DATASET."),
           data_dir: Optional[Path] = typer.Option(None, help=DATA_HELP),
           output: str = typer.Option("text", help="text | json")) -> None:
     """Look an architecture up in a tabular benchmark (all runs, test accuracy, cost, hardware)."""
-    from naslab.benchmarks.nb201 import load_benchmark
+    from naslab.benchmarks import load_benchmark
 
     bench = load_benchmark(benchmark, data_dir=None if data_dir is None else str(data_dir))
     sp = bench.space
     a = sp.from_index(int(arch)) if arch.strip().isdigit() else sp.parse(arch)
     i = sp.index(a)
-    runs = [v for v in bench.tables[f"{bench.dataset}/val_runs"][i].tolist() if v == v]
+    runs = bench.runs(i, "val_acc")
     d: dict[str, Any] = {
         "arch": str(a), "index": i, "canonical_index": sp.index(sp.canonical(a)),
         "benchmark": bench.name, "val_acc_runs": runs,

@@ -222,11 +222,12 @@ def evaluate_predictors(
     on_row: Callable[[EvalRow], None] | None = None,
 ) -> PredictorEvaluation:
     """Run the protocol of this module; ``benchmark`` is a name (``nb201/cifar10``) or a loaded
-    tabular benchmark with ``space``, ``column(metric)`` and ``val_acc(index, seed)``."""
+    tabular benchmark (:class:`~naslab.benchmarks.TabularBenchmark`: ``space``, ``column(metric)``
+    and seeded ``query(index, "val_acc", seed=)``)."""
     from naslab.errors import check_int
 
     if isinstance(benchmark, str):
-        from naslab.benchmarks.nb201 import load_benchmark
+        from naslab.benchmarks import load_benchmark
 
         bench = load_benchmark(benchmark, data_dir=data_dir, val="run")
     else:
@@ -256,11 +257,11 @@ def evaluate_predictors(
         test_archs = [space.from_index(int(i)) for i in test_idx]
         truth = val_mean[test_idx]
         run_seed = derive_seed(seed, _TEST_RUN)
-        truth_run = np.array([bench.val_acc(int(i), run_seed) for i in test_idx])
+        truth_run = np.array([bench.query(int(i), "val_acc", seed=run_seed) for i in test_idx])
         truth_test = None if test_col is None else test_col[test_idx]
         tr_seed = derive_seed(seed, _TRAIN_RUN)
         y_all = (val_mean[train_order] if train_label == "mean"
-                 else np.array([bench.val_acc(int(i), tr_seed) for i in train_order]))
+                 else np.array([bench.query(int(i), "val_acc", seed=tr_seed) for i in train_order]))
         for n in sizes:
             archs = [space.from_index(int(i)) for i in train_order[:n]]
             if warm:  # one untimed fit per predictor: imports and caches are not fit time
