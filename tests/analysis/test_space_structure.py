@@ -47,7 +47,7 @@ class FakeBench:
     def column(self, metric: str, **_: Any) -> np.ndarray:
         return self._test.copy() if metric == "test_acc" else self._runs.mean(axis=1)
 
-    def runs(self, metric: str = "val_acc") -> np.ndarray:
+    def run_table(self, metric: str = "val_acc") -> np.ndarray:
         return self._runs.copy()
 
 
