@@ -2,4 +2,6 @@
 
 from naslab.spaces.base import Architecture, SearchSpace, get_space
 
+DEFAULT_SPACE = "nb201"
+
 __all__ = ["Architecture", "SearchSpace", "get_space"]
