@@ -185,3 +185,14 @@ def test_training_and_zero_cost_build_through_the_builder() -> None:
     assert _equal(est.build(ARCHS[1], seed=6),
                   build_network(ARCHS[1], generator=_gen(6), C=4, N=1))
     assert np.isfinite(est.score(ARCHS[1], seed=6))
+
+
+def test_materialize_keeps_shared_parameters_shared() -> None:
+    def tied() -> nn.Module:
+        a, b = nn.Linear(3, 3), nn.Linear(3, 3)
+        b.weight = a.weight
+        return nn.Sequential(a, b)
+
+    m = materialize(tied, _gen(0))
+    assert m[0].weight is m[1].weight and m[0].weight.device.type == "cpu"
+    assert len(list(m.parameters())) == 3

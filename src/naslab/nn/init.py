@@ -98,6 +98,30 @@ def materialize(factory: Callable[[], M], generator: torch.Generator | None) -> 
     """
     with torch.device("meta"):
         module = factory()
-    module = module.to_empty(device="cpu")
+    _allocate(module)
     init_parameters(module, generator)
     return module
+
+
+def _allocate(module: nn.Module) -> None:
+    """Replace every meta parameter / buffer by uninitialised CPU memory of the same shape and
+    dtype (what ``Module.to_empty`` does, about 3x faster for networks of many small layers, and
+    keeping parameters shared between modules shared)."""
+    params: dict[int, nn.Parameter] = {}
+    buffers: dict[int, torch.Tensor] = {}
+    for m in module.modules():
+        for k, p in m._parameters.items():
+            if p is None:
+                continue
+            if id(p) not in params:
+                if type(p) is not nn.Parameter:  # e.g. lazy modules' UninitializedParameter
+                    raise ConfigError(f"cannot materialise parameter {k!r} of type "
+                                      f"{type(p).__name__} in {type(m).__name__}")
+                params[id(p)] = nn.Parameter(torch.empty_like(p, device="cpu"), p.requires_grad)
+            m._parameters[k] = params[id(p)]
+        for k, b in m._buffers.items():
+            if b is None:
+                continue
+            if id(b) not in buffers:
+                buffers[id(b)] = torch.empty_like(b, device="cpu")
+            m._buffers[k] = buffers[id(b)]
