@@ -8,7 +8,7 @@ and reports Spearman rho and Kendall tau (:func:`naslab.analysis.rank_correlatio
 benchmark metric, with the compute time::
 
     from naslab.estimators.proxy_eval import evaluate_proxies
-    ev = evaluate_proxies(["synflow", "params"], benchmark="nb201/cifar10", sample=100, seed=0)
+    ev = evaluate_proxies(["synflow", "params"], sample=100, seed=0)  # default benchmark
     for row in ev.rows: print(row.proxy, row.spearman, row.kendall)
 """
 

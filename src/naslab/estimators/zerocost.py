@@ -127,18 +127,19 @@ class ZeroCostEstimator(Estimator):
             from naslab import registry
 
             self.dataset = getattr(registry.get("dataset", dataset), "registry_name", dataset)
-        self._shape = (3, 32, 32)
+        self._shape: tuple[int, int, int] = (3, 32, 32)
         if input_shape is not None:
             if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
                 raise ConfigError(f"input_shape must be (channels, height, width), got "
                                   f"{input_shape!r}")
-            self._shape = tuple(_pos_int("input_shape", v) for v in input_shape)  # type: ignore[assignment]
+            c, h, w = (_pos_int("input_shape", v) for v in input_shape)
+            self._shape = (c, h, w)
             if self._shape[1] % 4 or self._shape[2] % 4:
                 raise ConfigError(f"input_shape height and width must be multiples of 4 (two "
                                   f"stride-2 reductions), got {tuple(input_shape)!r}")
         self._classes = 10 if num_classes is None else _pos_int("num_classes", num_classes)
         self._data: Any = None
-        self._batch: Any = None
+        self._batch: tuple[np.ndarray, np.ndarray] | None = None
 
     # data is loaded lazily, in whichever process evaluates, and never pickled --------------
     def __getstate__(self) -> dict[str, Any]:
@@ -159,14 +160,17 @@ class ZeroCostEstimator(Estimator):
     @property
     def input_shape(self) -> tuple[int, int, int]:
         d = self.data
-        return self._shape if d is None else d.input_shape  # type: ignore[no-any-return]
+        if d is None:
+            return self._shape
+        c, h, w = (int(v) for v in d.input_shape)
+        return (c, h, w)
 
     @property
     def num_classes(self) -> int:
         d = self.data
         return self._classes if d is None else int(d.num_classes)
 
-    def batch(self) -> tuple[Any, Any]:
+    def batch(self) -> tuple[np.ndarray, np.ndarray]:
         """The (images, labels) batch of data-dependent proxies: the same for every arch."""
         if self._batch is None:
             import numpy as np
@@ -179,7 +183,7 @@ class ZeroCostEstimator(Estimator):
             rng = np.random.default_rng(np.random.SeedSequence([self.data_seed, 0xBA7C4]))
             idx = np.sort(rng.choice(n, self.batch_size, replace=False))
             self._batch = (np.ascontiguousarray(d.x_train[idx]), np.asarray(d.y_train[idx]))
-        return self._batch  # type: ignore[no-any-return]
+        return self._batch
 
     def check_space(self, space: SearchSpace) -> None:
         """Any space with a network builder (:func:`naslab.nn.network_spaces`)."""
