@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 def build_nb201_network(arch: Architecture, *, num_classes: int = 10, in_channels: int = 3,
                         C: int = 16, N: int = 5, generator: torch.Generator | None = None,
                         **options: Any) -> nn.Module:
-    """NB201's network (:class:`~naslab.nn.nb201.NB201Network`): width ``C``, ``N`` cells per
-    stage, weights drawn from ``generator`` with PyTorch's default schemes."""
+    """NAS-Bench-201's network (width C, N cells per stage), weights from a generator.
+
+    :class:`~naslab.nn.nb201.NB201Network` built on the meta device and materialised with
+    :func:`naslab.nn.init.materialize`: PyTorch's default schemes drawn from ``generator``."""
     if options:
         raise ConfigError(f"the nb201 network builder has no option(s) {', '.join(options)}; "
                           f"options: num_classes, in_channels, C, N")
