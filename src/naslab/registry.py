@@ -34,6 +34,7 @@ KIND_PACKAGES: dict[str, str] = {
     "dataset": "naslab.data",
     "proxy": "naslab.estimators",
     "oneshot": "naslab.oneshot",
+    "network": "naslab.nn.networks",
 }
 
 _entries: dict[str, dict[str, Any]] = {k: {} for k in KIND_PACKAGES}

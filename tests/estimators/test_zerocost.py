@@ -351,3 +351,19 @@ def test_synflow_ranks_nb201_cifar10_archs(nb201_c10) -> None:  # type: ignore[n
     # all 15,625 archs: rho 0.779, tau 0.582 (docs/benchmarks.md); over random subsets of 150
     # archs rho has a standard deviation of about 0.035
     assert c["spearman"] > 0.65 and c["kendall"] > 0.45, c
+
+
+def test_score_archs_method_matches_the_module_function(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from naslab.estimators.zerocost import cache_file
+
+    est = registry.create("proxy", "synflow", C=4, N=1)
+    archs = [SPACE.from_index(i) for i in (5, 17, 300)]
+    want, _ = score_archs(est, [5, 17, 300], seed=3)
+    got = est.score_archs(archs, seed=3, space=SPACE)
+    assert got.dtype == np.float64 and list(got) == list(want)
+    assert not list(tmp_path.iterdir())
+    got2 = est.score_archs(archs[::-1], seed=3, space=SPACE, cache_dir=str(tmp_path))
+    assert list(got2) == list(want[::-1])
+    path = cache_file(tmp_path, est, space=SPACE.name, seed=3)
+    assert [p.name for p in tmp_path.iterdir()] == [path.rsplit("/", 1)[-1]]
+    assert len(open(path).read().splitlines()) == 4

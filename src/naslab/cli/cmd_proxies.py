@@ -1,11 +1,15 @@
-"""``naslab proxies``: how well zero-cost proxies rank a benchmark's architectures."""
+"""``naslab proxies``: how well zero-cost proxies rank a benchmark's architectures.
+
+The command parses, looks up and prints; the harness is
+:func:`naslab.estimators.proxy_eval.evaluate_proxies`.
+"""
 
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -13,9 +17,10 @@ from naslab.cli.main import DATA_HELP, _err_console, _out_console, app, parse_pa
 from naslab.errors import ConfigError
 
 
-def _sample_size(sample: str, size: int) -> int:
+def _sample_size(sample: str, size: int) -> int | None:
+    """``--sample``: a number of archs in 2..size, or 'all' (None)."""
     if sample.strip().lower() == "all":
-        return size
+        return None
     try:
         n = int(sample)
     except ValueError:
@@ -31,8 +36,10 @@ def _sample_size(sample: str, size: int) -> int:
 def proxies(
     proxy: list[str] = typer.Option(
         ["synflow"], "--proxy", help="Zero-cost proxy (repeatable; see `naslab list proxies`)."),
-    space: str = typer.Option("nb201", help="Search space."),
-    benchmark: str = typer.Option("nb201/cifar10", help="Ground truth: tabular benchmark NAME/DATASET."),
+    space: Optional[str] = typer.Option(None, help="Search space (default: the benchmark's)."),
+    benchmark: Optional[str] = typer.Option(
+        None, help="Ground truth: tabular benchmark NAME/DATASET (default: "
+                   "naslab.benchmarks.DEFAULT_BENCHMARK)."),
     metric: str = typer.Option("test_acc", help="Benchmark metric the proxy should rank (200 epochs)."),
     sample: str = typer.Option("100", help="Architectures scored: a number drawn uniformly without "
                                            "replacement, or 'all'."),
@@ -54,16 +61,13 @@ def proxies(
     """Score sampled architectures with zero-cost proxies; report Spearman rho and Kendall tau
     against the benchmark, and the compute time.
 
-    Data-dependent proxies run on the --dataset you name; on NB201 the ground truth comes from
-    CIFAR / ImageNet16 training, data naslab does not have, so their correlations are measured
-    across datasets.
+    Data-dependent proxies run on the --dataset you name; a tabular benchmark's ground truth
+    comes from training on its own data (CIFAR / ImageNet16 for NAS-Bench-201), so their
+    correlations are then measured across datasets.
     """
-    import numpy as np
-
     from naslab import registry
-    from naslab.analysis.rank_correlation import rank_correlation
-    from naslab.benchmarks.nb201 import load_benchmark
-    from naslab.estimators.zerocost import cache_file, score_archs
+    from naslab.benchmarks import DEFAULT_BENCHMARK, load_benchmark
+    from naslab.estimators.proxy_eval import ProxyEvaluation, evaluate_proxies
     from naslab.spaces.base import get_space
 
     if output not in ("text", "json"):
@@ -74,70 +78,49 @@ def proxies(
     if seed < 0:
         raise ConfigError(f"--seed must be a non-negative integer, got {seed}")
     names = [getattr(registry.get("proxy", p), "registry_name", p) for p in proxy]
-    sp = get_space(registry.get("space", space).name)
-    bench = load_benchmark(benchmark, data_dir=None if data_dir is None else str(data_dir))
-    if bench.space_name != sp.name:
-        raise ConfigError(f"benchmark {bench.name!r} scores space {bench.space_name!r}, not "
-                          f"{sp.name!r}")
-    truth_all = bench.column(metric)
-    size = len(sp)
-    n = _sample_size(sample, size)
-    if n == size:
-        idx = np.arange(size)
+    sp = None if space is None else get_space(registry.get("space", space).name)
+    bench = load_benchmark(benchmark or DEFAULT_BENCHMARK,
+                           data_dir=None if data_dir is None else str(data_dir))
+    if sp is None:
+        sp = get_space(bench.space_name)
+    n = _sample_size(sample, len(sp)) if bench.space_name == sp.name else None
+    params = parse_params(estimator_param, "--estimator-param")
+    if dataset is not None:
+        params.setdefault("dataset", dataset)
+    params.setdefault("batch_size", batch_size)
+    params.setdefault("num_threads", threads or None)
+
+    def run(on_score: Callable[[str, int, int], None] | None = None) -> ProxyEvaluation:
+        return evaluate_proxies(names, benchmark=bench, space=sp, metric=metric, sample=n,
+                                seed=seed, params=params, cache_dir=cache, on_score=on_score)
+
+    if progress and (output == "text" or _err_console().is_terminal):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TimeRemainingColumn(),
+                      console=_err_console()) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def on_score(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done)
+
+            ev = run(on_score)
     else:
-        idx = np.sort(np.random.default_rng(seed).choice(size, n, replace=False))
-    truth = truth_all[idx]
-    extra = parse_params(estimator_param, "--estimator-param")
-    ests = []
-    for name in names:
-        params = dict(extra)
-        if dataset is not None:
-            params.setdefault("dataset", dataset)
-        params.setdefault("batch_size", batch_size)
-        params.setdefault("num_threads", threads or None)
-        ests.append(registry.create("proxy", name, **params))
-
-    rows: list[dict[str, Any]] = []
-    show = progress and (output == "text" or _err_console().is_terminal)
-    for name, est in zip(names, ests):
-        path = None if cache is None else cache_file(cache, est, space=sp.name, seed=seed)
-        t0 = time.perf_counter()
-        if show:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
-
-            with Progress(TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), TimeRemainingColumn(),
-                          console=_err_console()) as bar:
-                task = bar.add_task(name, total=len(idx))
-                scores, walls = score_archs(est, idx, seed=seed, space=sp, cache=path,
-                                            on_score=lambda i, k: bar.update(task, completed=k))
-        else:
-            scores, walls = score_archs(est, idx, seed=seed, space=sp, cache=path)
-        elapsed = time.perf_counter() - t0
-        corr = rank_correlation(scores, truth)
-        rows.append({"proxy": name, "benchmark": bench.name, "metric": metric,
-                     "dataset": est.dataset, "n": corr["n"], "spearman": corr["spearman"],
-                     "kendall": corr["kendall"], "n_neg_inf": corr["n_neg_inf"],
-                     "compute_s": float(walls.sum()), "per_arch_ms": float(walls.mean() * 1e3),
-                     "wall_s": elapsed, "seed": seed, "cache": path})
+        ev = run()
     if output == "json":
-        typer.echo(json.dumps(rows))
+        typer.echo(json.dumps(ev.to_json()))
         return
     from rich.table import Table
 
     t = Table("proxy", "data", "archs", "Spearman ρ", "Kendall τ", "compute", "per arch",
-              title=f"zero-cost proxies vs {bench.name} {metric} (seed {seed})")
-    for r in rows:
-        data = r["dataset"] or "none (3x32x32)"
-        t.add_row(r["proxy"], data, str(r["n"]), f"{r['spearman']:.3f}", f"{r['kendall']:.3f}",
-                  f"{r['compute_s']:.1f} s", f"{r['per_arch_ms']:.0f} ms")
+              title=ev.title)
+    for r in ev.rows:
+        t.add_row(r.proxy, r.dataset or "none (3x32x32)", str(r.n), f"{r.spearman:.3f}",
+                  f"{r.kendall:.3f}", f"{r.compute_s:.1f} s", f"{r.per_arch_ms:.0f} ms")
     _out_console().print(t)
-    notes = [f"{r['proxy']}: {r['n_neg_inf']} archs have an undefined score (-inf: the network "
-             f"ignores its input), ranked lowest" for r in rows if r["n_neg_inf"]]
-    if any(r["dataset"] and r["proxy"] not in ("synflow", "params", "flops") for r in rows) \
-            and bench.name.startswith("nb201/"):
-        notes.append("data-dependent proxies ran on the dataset named above; the benchmark's "
-                     "accuracies come from CIFAR / ImageNet16 training, which naslab does not have")
-    for line in notes:
+    for line in ev.notes():
         typer.echo(line)

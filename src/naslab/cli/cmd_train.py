@@ -16,17 +16,19 @@ from typing import Any, Optional
 import typer
 
 from naslab.cli.main import STORAGE_HELP, _err_console, _fmt, app, parse_params
+from naslab.nn.protocol import PROTOCOLS
 
 
-def _resolve_arch(text: Optional[str], store: Any, exp_id: Optional[str]) -> Any:
+def _resolve_arch(text: Optional[str], store: Any, exp_id: Optional[str], space: str) -> Any:
     from naslab.errors import ConfigError
     from naslab.spaces.base import get_space
 
-    sp = get_space("nb201")
+    sp = get_space(space)
     if text is None:
         if exp_id is None:
-            raise ConfigError("ARCH is missing: give an NB201 arch string or index, or "
-                              "--experiment ID to retrain that search's best architecture")
+            raise ConfigError(f"ARCH is missing: give an arch string or index of space "
+                              f"{sp.name!r}, or --experiment ID to retrain that search's best "
+                              f"architecture")
         from naslab.runner import load_result
 
         res = load_result(store, exp_id)
@@ -43,13 +45,17 @@ def _resolve_arch(text: Optional[str], store: Any, exp_id: Optional[str]) -> Any
 @app.command()
 def train(
     arch: Optional[str] = typer.Argument(
-        None, help="NB201 arch string or official index (default with --experiment: that "
+        None, help="Arch string or index in the space (default with --experiment: that "
                    "search's best architecture)."),
+    space: Optional[str] = typer.Option(
+        None, help="Search space of ARCH (default: the experiment's, else "
+                   "naslab.spaces.DEFAULT_SPACE)."),
     dataset: Optional[str] = typer.Option(
         None, help="Dataset (digits, fashion-mnist, mnist5k, mnist, cifar10); default: the "
                    "experiment's training dataset, else digits."),
     protocol: str = typer.Option(
-        "cpu", help="Training protocol: cpu | nb201, or a YAML file with 'name' and fields."),
+        "cpu", help=f"Training protocol: {' | '.join(PROTOCOLS)}, or a YAML file with 'name' "
+                    f"and fields."),
     epochs: Optional[int] = typer.Option(None, help="Epochs (default: the protocol's)."),
     set_: Optional[list[str]] = typer.Option(
         None, "--set", "-s", help="Protocol field KEY=VALUE (repeatable), e.g. -s C=16 -s N=5."),
@@ -77,7 +83,7 @@ def train(
     import time
 
     from naslab.errors import ConfigError
-    from naslab.estimators.training import (PROTOCOLS, TrainingEstimator, load_protocol_file,
+    from naslab.estimators.training import (TrainingEstimator, load_protocol_file,
                                             train as run_training)
 
     if output not in ("text", "json"):
@@ -98,7 +104,17 @@ def train(
         est_cfg = info.config.get("estimator", {})
         if dataset is None and est_cfg.get("estimator") == "train":
             dataset = est_cfg.get("dataset")
-    a = _resolve_arch(arch, store, experiment)
+        if space is None:
+            space = info.config.get("space")
+    if space is None:
+        from naslab.spaces import DEFAULT_SPACE
+
+        space = DEFAULT_SPACE
+    from naslab import registry
+    from naslab.spaces.base import get_space
+
+    sp = get_space(registry.get("space", space).name)
+    a = _resolve_arch(arch, store, experiment, sp.name)
     overrides = parse_params(set_, "--set")
     if epochs is not None:
         overrides["epochs"] = epochs
@@ -119,6 +135,7 @@ def train(
                             data_dir=None if data_dir is None else str(data_dir), device=device,
                             num_threads=threads or None,
                             **dkw, **overrides)
+    est.check_space(sp)
     p = est.protocol
     if est.num_threads is not None:
         import torch

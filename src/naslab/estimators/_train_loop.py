@@ -5,9 +5,10 @@ Kept lean so that its throughput matches a plain hand-written PyTorch loop
 index into it, augmentation runs on the batch tensor, and losses / accuracies are summed on the
 device and read once per epoch.
 
-Randomness: weight initialisation draws from torch's global generator seeded inside
-``torch.random.fork_rng`` (the caller's global state is restored afterwards); shuffling and
-augmentation draw from a dedicated CPU ``torch.Generator``. Same seed, same numbers on CPU.
+Randomness: the network comes from its space's builder (:func:`naslab.nn.build_network`) with
+weights drawn from a CPU ``torch.Generator`` seeded ``derive_seed(seed, 1)``; shuffling and
+augmentation draw from a second one seeded ``derive_seed(seed, 2)``. torch's global RNG is
+never used. Same seed, same numbers on CPU.
 """
 
 from __future__ import annotations
@@ -23,39 +24,21 @@ import torch.nn.functional as F
 from torch import nn
 
 from naslab.errors import ConfigError
-from naslab.estimators.training import Protocol, TrainResult
+from naslab.nn.networks import build_network
+from naslab.nn.protocol import Protocol, TrainResult, lr_at
 from naslab.seeding import derive_seed
 from naslab.spaces.base import Architecture
 
+__all__ = ["build_model", "lr_at", "augment_batch", "evaluate_model", "train"]
+
 
 def build_model(arch: Architecture, dataset: Any, protocol: Protocol, seed: int) -> nn.Module:
-    """The NB201 network for ``arch`` with the dataset's channels and classes, seeded init."""
-    from naslab.nn.nb201 import NB201Network
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derive_seed(seed, 1))
-        return NB201Network(arch, C=protocol.C, N=protocol.N, num_classes=dataset.num_classes,
-                            in_channels=dataset.input_shape[0])
-
-
-def lr_at(protocol: Protocol, epoch: int, iter_frac: float, total: int) -> float:
-    """Learning rate in iteration ``iter_frac`` (0..1) of epoch ``epoch`` (0-based) of a
-    schedule spanning ``total`` epochs, as NB201's scheduler computes it.
-
-    Linear warm-up per iteration over ``warmup_epochs``; then cosine annealing stepped per
-    epoch: ``lr_min + (lr - lr_min) * (1 + cos(pi * e / T)) / 2`` with ``e`` the epoch after
-    warm-up and ``T = total - warmup_epochs`` (NB201 uses ``T = total``; equal without warm-up).
-    The last epoch of a 200-epoch run thus trains at 6e-6, not 0, exactly as NB201.
-    """
-    p = protocol
-    if p.warmup_epochs and epoch < p.warmup_epochs:
-        return p.lr * (epoch + iter_frac) / p.warmup_epochs
-    if p.schedule == "constant":
-        return p.lr
-    if epoch >= total:
-        return p.lr_min
-    e, T = epoch - p.warmup_epochs, max(total - p.warmup_epochs, 1)
-    return p.lr_min + (p.lr - p.lr_min) * 0.5 * (1.0 + math.cos(math.pi * e / T))
+    """``arch``'s network (its space's builder) with the dataset's channels and classes and
+    the protocol's ``C`` / ``N``; weights from a generator seeded ``derive_seed(seed, 1)``."""
+    gen = torch.Generator(device="cpu")
+    gen.manual_seed(derive_seed(seed, 1))
+    return build_network(arch, generator=gen, C=protocol.C, N=protocol.N,
+                         num_classes=dataset.num_classes, in_channels=dataset.input_shape[0])
 
 
 def augment_batch(x: torch.Tensor, protocol: Protocol, gen: torch.Generator) -> torch.Tensor:

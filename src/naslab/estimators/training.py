@@ -1,20 +1,11 @@
 """Training estimator: builds the network of an architecture and trains it on real images.
 
-A **protocol** is a named, versioned set of training hyper-parameters (optimizer, schedule,
-batch size, epochs, augmentation, network width/depth and input shape). Its hash enters the
-experiment's identity, so results under different protocols never mix. Built-in protocols:
-
-``nb201`` (v1)
-    NAS-Bench-201's training: SGD with Nesterov momentum 0.9, learning rate 0.1 annealed
-    towards 0 by a cosine schedule stepped once per epoch (NB201's scheduler), weight decay
-    5e-4 on all parameters, batch 256, 200 epochs, random crop (padding H/8) + horizontal
-    flip, C=16, N=5, cross-entropy.
-``cpu`` (v1)
-    A CPU-scale protocol for small data (digits): the same optimizer and schedule, batch 64,
-    lr 0.05, 10 epochs, no augmentation, C=8, N=1 (one cell per stage).
-
-Any field can be overridden (``TrainingEstimator(protocol="nb201", epochs=50, C=8)``); the
-overridden protocol keeps its name and records the changes (``overrides``) and a new hash.
+The network comes from the architecture's space's builder (:func:`naslab.nn.build_network`);
+the training hyper-parameters from a named, versioned **protocol**
+(:mod:`naslab.nn.protocol`: ``Protocol``, the built-in ``PROTOCOLS``, ``get_protocol`` and
+``load_protocol_file``, re-exported here). The protocol's hash enters the experiment's
+identity, so results under different protocols never mix. Any field can be overridden
+(``TrainingEstimator(protocol="cpu", epochs=50, C=16)``).
 
 Fidelity = epochs. A run at fidelity ``e`` trains ``e`` epochs from scratch with the schedule
 spanning those ``e`` epochs (``anneal="fidelity"``, as NB201's separate 12-epoch runs) or the
@@ -23,184 +14,34 @@ protocol's full epochs, truncated (``anneal="full"``).
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from naslab.errors import ConfigError, did_you_mean
+from naslab.errors import ConfigError
 from naslab.estimators.base import Cost, Estimator, Evaluation
+from naslab.nn.protocol import (
+    ANNEALS,
+    AUGMENTS,
+    PROTOCOLS,
+    SCHEDULES,
+    Protocol,
+    TrainResult,
+    get_protocol,
+    load_protocol_file,
+)
 from naslab.registry import register
 from naslab.spaces.base import Architecture, SearchSpace
 
-AUGMENTS = ("none", "crop", "flip", "crop_flip")
-SCHEDULES = ("cosine", "constant")
-ANNEALS = ("fidelity", "full")
+__all__ = ["TrainingEstimator", "train", "Protocol", "PROTOCOLS", "get_protocol",
+           "load_protocol_file", "TrainResult", "AUGMENTS", "SCHEDULES", "ANNEALS", "DEVICES"]
+
 DEVICES = ("cpu", "cuda")
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """Training hyper-parameters; every field can be overridden by name."""
-
-    name: str
-    version: int
-    epochs: int
-    batch_size: int
-    lr: float
-    lr_min: float = 0.0
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    schedule: str = "cosine"
-    warmup_epochs: int = 0
-    anneal: str = "fidelity"
-    augment: str = "none"
-    #: zero padding of the random crop; None = image height // 8 (4 at 32x32, 2 at 16x16)
-    crop_padding: int | None = None
-    label_smoothing: float = 0.0
-    C: int = 16
-    N: int = 5
-    #: input shape given to the network; None = the dataset's native channels / size
-    channels: int | None = None
-    image_size: int | None = None
-    eval_batch_size: int = 512
-    #: names of the fields changed from the named protocol (set by :meth:`override`)
-    overrides: tuple[str, ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        def pos_int(name: str, v: Any, minimum: int = 1) -> None:
-            if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-                raise ConfigError(f"protocol {self.name!r}: {name} must be an integer >= "
-                                  f"{minimum}, got {v!r}")
-
-        def num(name: str, v: Any, minimum: float = 0.0) -> None:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                    or v < minimum:
-                raise ConfigError(f"protocol {self.name!r}: {name} must be a number >= "
-                                  f"{minimum:g}, got {v!r}")
-
-        for n in ("epochs", "batch_size", "C", "eval_batch_size", "version"):
-            pos_int(n, getattr(self, n))
-        pos_int("N", self.N, 0)
-        pos_int("warmup_epochs", self.warmup_epochs, 0)
-        for n in ("lr", "lr_min", "momentum", "weight_decay", "label_smoothing"):
-            num(n, getattr(self, n))
-        if self.lr_min > self.lr:
-            raise ConfigError(f"protocol {self.name!r}: lr_min ({self.lr_min}) must be <= lr "
-                              f"({self.lr})")
-        if self.label_smoothing >= 1:
-            raise ConfigError(f"protocol {self.name!r}: label_smoothing must be < 1, got "
-                              f"{self.label_smoothing}")
-        for n, allowed in (("schedule", SCHEDULES), ("anneal", ANNEALS), ("augment", AUGMENTS)):
-            v = getattr(self, n)
-            if v not in allowed:
-                raise ConfigError(f"protocol {self.name!r}: {n} must be one of "
-                                  f"{', '.join(allowed)}, got {v!r}{did_you_mean(str(v), allowed)}")
-        if not isinstance(self.nesterov, bool):
-            raise ConfigError(f"protocol {self.name!r}: nesterov must be true or false, got "
-                              f"{self.nesterov!r}")
-        if self.nesterov and self.momentum == 0:
-            raise ConfigError(f"protocol {self.name!r}: nesterov needs momentum > 0")
-        for n in ("crop_padding", "channels", "image_size"):
-            v = getattr(self, n)
-            if v is not None:
-                pos_int(n, v, 0 if n == "crop_padding" else 1)
-
-    # ----------------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["overrides"] = list(self.overrides)
-        return d
-
-    @property
-    def hash(self) -> str:
-        """blake2b-64 of every field except ``overrides`` (equal settings, equal hash)."""
-        d = self.to_dict()
-        d.pop("overrides")
-        return hashlib.blake2b(json.dumps(d, sort_keys=True).encode(), digest_size=8).hexdigest()
-
-    def describe(self) -> dict[str, Any]:
-        """The protocol with its hash (what experiments and final-training records store)."""
-        return {**self.to_dict(), "hash": self.hash}
-
-    def override(self, **changes: Any) -> Protocol:
-        """A copy with ``changes`` applied; unknown field names raise ConfigError."""
-        names = [f.name for f in fields(self) if f.name not in ("name", "overrides")]
-        for k in changes:
-            if k not in names:
-                raise ConfigError(f"protocol {self.name!r} has no field {k!r}"
-                                  f"{did_you_mean(k, names)}; fields: {', '.join(names)}")
-        clean = {k: _coerce(self, k, v) for k, v in changes.items()}
-        changed = tuple(sorted(set(self.overrides) | {k for k, v in clean.items()
-                                                      if getattr(self, k) != v}))
-        return replace(self, **clean, overrides=changed)
-
-
-def _coerce(p: Protocol, key: str, value: Any) -> Any:
-    """Integral floats for int fields (YAML/CLI values), ints for float fields."""
-    cur = getattr(p, key)
-    if isinstance(cur, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if (isinstance(cur, int) and not isinstance(cur, bool) or cur is None) and \
-            isinstance(value, float) and value.is_integer() and key not in (
-                "lr", "lr_min", "momentum", "weight_decay", "label_smoothing"):
-        return int(value)
-    if isinstance(value, str) and value.lower() in ("none", "null") and key in (
-            "crop_padding", "channels", "image_size"):
-        return None
-    return value
-
-
-PROTOCOLS: dict[str, Protocol] = {
-    "nb201": Protocol(name="nb201", version=1, epochs=200, batch_size=256, lr=0.1, lr_min=0.0,
-                      momentum=0.9, nesterov=True, weight_decay=5e-4, schedule="cosine",
-                      augment="crop_flip", C=16, N=5),
-    "cpu": Protocol(name="cpu", version=1, epochs=10, batch_size=64, lr=0.05, lr_min=0.0,
-                    momentum=0.9, nesterov=True, weight_decay=5e-4, schedule="cosine",
-                    augment="none", C=8, N=1),
-}
-
-
-def get_protocol(protocol: str | Protocol | dict[str, Any], **overrides: Any) -> Protocol:
-    """A built-in protocol by name (or a Protocol / its dict), with ``overrides`` applied."""
-    if isinstance(protocol, Protocol):
-        base = protocol
-    elif isinstance(protocol, dict):
-        d = dict(protocol)
-        d.pop("hash", None)
-        d["overrides"] = tuple(d.get("overrides", ()))
-        try:
-            base = Protocol(**d)
-        except TypeError as exc:
-            raise ConfigError(f"protocol dict does not describe a Protocol: {exc}") from None
-    elif isinstance(protocol, str) and protocol in PROTOCOLS:
-        base = PROTOCOLS[protocol]
-    else:
-        raise ConfigError(f"unknown training protocol {protocol!r}"
-                          f"{did_you_mean(str(protocol), PROTOCOLS)}; protocols: "
-                          f"{', '.join(PROTOCOLS)}")
-    return base.override(**overrides) if overrides else base
-
-
-# ------------------------------------------------------------------------------------------
-@dataclass
-class TrainResult:
-    """What :func:`train` returns: metrics (percent / mean loss), cost and the trained model."""
-
-    metrics: dict[str, float]
-    train_s: float
-    epochs: int
-    history: list[dict[str, float]]
-    model: Any = None
 
 
 def train(arch: Architecture, dataset: Any, protocol: Protocol, *, epochs: int | None = None,
           seed: int = 0, device: str = "cpu", keep_model: bool = False,
-          on_epoch: Any = None) -> TrainResult:
+          on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
     """Build ``arch``'s network for ``dataset`` and train it under ``protocol``.
 
     ``dataset`` is an :class:`~naslab.data.ImageDataset` already shaped for the protocol.
@@ -214,7 +55,8 @@ def train(arch: Architecture, dataset: Any, protocol: Protocol, *, epochs: int |
 
 @register("estimator", "train", aliases=("training",))
 class TrainingEstimator(Estimator):
-    """Trains each architecture's NB201 network on a real dataset under a named protocol.
+    """Trains each architecture's network (its space's builder) on a real dataset under a named
+    protocol.
 
     Parameters
     ----------
@@ -286,9 +128,10 @@ class TrainingEstimator(Estimator):
         return self._data
 
     def check_space(self, space: SearchSpace) -> None:
-        if space.name != "nb201":
-            raise ConfigError(f"the training estimator builds NB201 networks; search space "
-                              f"{space.name!r} is not supported (use --space nb201)")
+        """Any space with a network builder (:func:`naslab.nn.network_spaces`)."""
+        from naslab.nn.networks import check_network_space
+
+        check_network_space(space.name, user="the training estimator")
 
     def _epochs(self, fidelity: float | None) -> int:
         E = self.protocol.epochs
@@ -345,22 +188,3 @@ def _check_device(device: str) -> str:
             raise ConfigError(f"device {device!r} requested but torch sees no CUDA device "
                               f"(torch {torch.__version__}); use device='cpu'")
     return device
-
-
-def load_protocol_file(path: str | Path) -> Protocol:
-    """A protocol from a YAML/JSON file holding a ``name`` plus overrides or all fields."""
-    import yaml
-
-    try:
-        d = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read protocol file {path}: {exc}") from None
-    if not isinstance(d, dict) or "name" not in d:
-        raise ConfigError(f"protocol file {path} must hold a mapping with a 'name' key")
-    d = dict(d)
-    name = d.pop("name")
-    d.pop("hash", None)
-    d.pop("overrides", None)
-    if name in PROTOCOLS:
-        return get_protocol(name, **d)
-    return get_protocol({"name": name, **d})

@@ -22,20 +22,25 @@ Cost: ``wall_s`` = ``simulated_s`` = the wall time of the evaluation (network bu
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from naslab.errors import ConfigError, did_you_mean
 from naslab.estimators.base import Cost, Estimator, Evaluation
+from naslab.nn.networks import build_network, check_network_space
 from naslab.registry import register
 from naslab.spaces.base import Architecture, SearchSpace
+
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import nn
 
 #: proxies that need only the input shape
 DATA_FREE = ("synflow", "params", "flops")
 #: proxies computed from one batch of labelled images
 DATA_DEPENDENT = ("snip", "grad_norm", "grasp", "fisher", "jacob_cov", "nwot")
 PROXY_NAMES = DATA_FREE + DATA_DEPENDENT
-#: spaces whose networks naslab can build
-SPACES = ("nb201",)
 
 
 def _pos_int(name: str, v: Any) -> int:
@@ -122,18 +127,19 @@ class ZeroCostEstimator(Estimator):
             from naslab import registry
 
             self.dataset = getattr(registry.get("dataset", dataset), "registry_name", dataset)
-        self._shape = (3, 32, 32)
+        self._shape: tuple[int, int, int] = (3, 32, 32)
         if input_shape is not None:
             if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
                 raise ConfigError(f"input_shape must be (channels, height, width), got "
                                   f"{input_shape!r}")
-            self._shape = tuple(_pos_int("input_shape", v) for v in input_shape)  # type: ignore[assignment]
+            c, h, w = (_pos_int("input_shape", v) for v in input_shape)
+            self._shape = (c, h, w)
             if self._shape[1] % 4 or self._shape[2] % 4:
                 raise ConfigError(f"input_shape height and width must be multiples of 4 (two "
                                   f"stride-2 reductions), got {tuple(input_shape)!r}")
         self._classes = 10 if num_classes is None else _pos_int("num_classes", num_classes)
         self._data: Any = None
-        self._batch: Any = None
+        self._batch: tuple[np.ndarray, np.ndarray] | None = None
 
     # data is loaded lazily, in whichever process evaluates, and never pickled --------------
     def __getstate__(self) -> dict[str, Any]:
@@ -154,14 +160,17 @@ class ZeroCostEstimator(Estimator):
     @property
     def input_shape(self) -> tuple[int, int, int]:
         d = self.data
-        return self._shape if d is None else d.input_shape  # type: ignore[no-any-return]
+        if d is None:
+            return self._shape
+        c, h, w = (int(v) for v in d.input_shape)
+        return (c, h, w)
 
     @property
     def num_classes(self) -> int:
         d = self.data
         return self._classes if d is None else int(d.num_classes)
 
-    def batch(self) -> tuple[Any, Any]:
+    def batch(self) -> tuple[np.ndarray, np.ndarray]:
         """The (images, labels) batch of data-dependent proxies: the same for every arch."""
         if self._batch is None:
             import numpy as np
@@ -174,26 +183,22 @@ class ZeroCostEstimator(Estimator):
             rng = np.random.default_rng(np.random.SeedSequence([self.data_seed, 0xBA7C4]))
             idx = np.sort(rng.choice(n, self.batch_size, replace=False))
             self._batch = (np.ascontiguousarray(d.x_train[idx]), np.asarray(d.y_train[idx]))
-        return self._batch  # type: ignore[no-any-return]
+        return self._batch
 
     def check_space(self, space: SearchSpace) -> None:
-        if space.name not in SPACES:
-            raise ConfigError(f"zero-cost proxies build the architecture's network; naslab builds "
-                              f"networks for space(s) {', '.join(SPACES)}, not {space.name!r}")
+        """Any space with a network builder (:func:`naslab.nn.network_spaces`)."""
+        check_network_space(space.name, user="a zero-cost proxy")
 
-    def build(self, arch: Architecture, seed: int = 0) -> Any:
-        """The network of ``arch`` with weights initialised from ``seed`` (global RNG untouched)."""
+    def build(self, arch: Architecture, seed: int = 0) -> nn.Module:
+        """The network of ``arch`` (its space's builder) with weights drawn from a
+        ``torch.Generator`` seeded ``seed``, on ``device`` (torch's global RNG is not used)."""
         import torch
 
-        if arch.space not in SPACES:
-            raise ConfigError(f"zero-cost proxies cannot build networks of space {arch.space!r}; "
-                              f"supported: {', '.join(SPACES)}")
-        from naslab.nn.nb201 import build_nb201
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
-            net = build_nb201(arch, C=self.C, N=self.N, num_classes=self.num_classes,
-                              in_channels=self.input_shape[0])
+        check_network_space(arch.space, user="a zero-cost proxy")
+        gen = torch.Generator(device="cpu")
+        gen.manual_seed(int(seed))
+        net = build_network(arch, generator=gen, C=self.C, N=self.N,
+                            num_classes=self.num_classes, in_channels=self.input_shape[0])
         return net.to(self.device)
 
     def score(self, arch: Architecture, seed: int = 0) -> float:
@@ -242,6 +247,19 @@ class ZeroCostEstimator(Estimator):
                 d["batch_size"] = self.batch_size
         return d
 
+    def score_archs(self, archs: Sequence[Architecture], *, seed: int, space: SearchSpace,
+                    cache_dir: str | Path | None = None) -> np.ndarray:
+        """Scores (float64, one per arch) of ``archs`` of ``space``: each network initialised
+        from ``derive_seed(seed, space.index(arch))``, as :func:`score_archs` does, so a score
+        does not depend on which archs are scored with it. ``cache_dir``: None = no cache,
+        else the JSON-lines file :func:`cache_file` names there (read back, then extended).
+        What the zero-cost features of the predictors call (through the ``proxy`` registry)."""
+        path = None if cache_dir is None else cache_file(cache_dir, self, space=space.name,
+                                                         seed=seed)
+        scores, _ = score_archs(self, [space.index(a) for a in archs], seed=seed, space=space,
+                                cache=path)
+        return scores
+
     def __repr__(self) -> str:
         ds = "" if self.dataset is None else f", dataset={self.dataset!r}"
         return f"ZeroCostEstimator({self.proxy!r}{ds})"
@@ -281,9 +299,11 @@ def arch_seed(seed: int, index: int) -> int:
 
 
 def score_archs(est: ZeroCostEstimator, indices: Any, *, seed: int = 0,
-                space: SearchSpace | None = None, cache: str | None = None,
-                on_score: Any = None) -> tuple[Any, Any]:
-    """Scores and wall seconds (two float arrays) of the archs with space ``indices``.
+                space: SearchSpace | None = None, cache: str | Path | None = None,
+                on_score: Callable[[int, int], None] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and wall seconds (two float arrays) of the archs with space ``indices``
+    (``space`` default: :data:`naslab.spaces.DEFAULT_SPACE`).
 
     ``cache``: a JSON-lines file that keeps every score as it is computed (a first line
     identifies the proxy configuration and seed); scores already in it are read back instead of
@@ -292,13 +312,13 @@ def score_archs(est: ZeroCostEstimator, indices: Any, *, seed: int = 0,
     """
     import json
     import math
-    from pathlib import Path
 
     import numpy as np
 
+    from naslab.spaces import DEFAULT_SPACE
     from naslab.spaces.base import get_space
 
-    sp = space if space is not None else get_space("nb201")
+    sp = space if space is not None else get_space(DEFAULT_SPACE)
     est.check_space(sp)
     idx = [int(i) for i in indices]
     header = {"naslab_proxy_scores": 1, "space": sp.name, "seed": int(seed),
@@ -353,12 +373,17 @@ def score_archs(est: ZeroCostEstimator, indices: Any, *, seed: int = 0,
     return scores, walls
 
 
-def cache_file(directory: Any, est: ZeroCostEstimator, *, space: str = "nb201",
+def cache_file(directory: str | Path, est: ZeroCostEstimator, *, space: str | None = None,
                seed: int = 0) -> str:
-    """The score-cache file of ``est``'s configuration in ``directory`` (see :func:`score_archs`)."""
+    """The score-cache file of ``est``'s configuration in ``directory`` (see :func:`score_archs`;
+    ``space`` default: :data:`naslab.spaces.DEFAULT_SPACE`)."""
     import hashlib
     import json
-    from pathlib import Path
+
+    if space is None:
+        from naslab.spaces import DEFAULT_SPACE
+
+        space = DEFAULT_SPACE
 
     key = hashlib.blake2b(json.dumps([space, int(seed), est.describe()], sort_keys=True).encode(),
                           digest_size=6).hexdigest()

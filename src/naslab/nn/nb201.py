@@ -67,7 +67,8 @@ class NB201Cell(nn.Module):
         e = self.edges
         n1 = e[0](x)
         n2 = e[1](x) + e[2](n1)
-        return e[3](x) + e[4](n1) + e[5](n2)  # type: ignore[no-any-return]
+        out: torch.Tensor = e[3](x) + e[4](n1) + e[5](n2)
+        return out
 
 
 class NB201Network(nn.Module):
@@ -110,7 +111,8 @@ class NB201Network(nn.Module):
                 f"got shape {tuple(x.shape)}")
         out = self.lastact(self.cells(self.stem(x)))
         out = self.global_pooling(out).flatten(1)
-        return self.classifier(out)  # type: ignore[no-any-return]
+        logits: torch.Tensor = self.classifier(out)
+        return logits
 
     def extra_repr(self) -> str:
         return f"arch={self.arch!s}, C={self.C}, N={self.N}, num_classes={self.num_classes}"
