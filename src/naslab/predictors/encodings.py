@@ -388,19 +388,7 @@ class ZeroCostFeatures:
 
 def _score_archs(est: Any, archs: Sequence[Architecture], *, seed: int, space: SearchSpace,
                  cache_dir: str | None) -> np.ndarray:
-    """Scores of ``archs`` by proxy estimator ``est``: ``est.score_archs(archs, seed=, space=,
-    cache_dir=)``, the method of ``ZeroCostEstimator``.
-
-    TEMPORARY (house, wave 1): that method arrives from another branch; until it does, the
-    module-level ``score_archs`` of the zero-cost estimators is called exactly as before. At the
-    merge this function becomes the direct call and the lazy import below goes.
-    """
-    if hasattr(type(est), "score_archs"):
-        return np.asarray(est.score_archs(list(archs), seed=seed, space=space,
-                                          cache_dir=cache_dir), dtype=np.float64)
-    from naslab.estimators.zerocost import cache_file, score_archs
-
-    path = None if cache_dir is None else cache_file(cache_dir, est, space=space.name, seed=seed)
-    scores, _ = score_archs(est, [space.index(a) for a in archs], seed=seed, space=space,
-                            cache=path)
-    return np.asarray(scores, dtype=np.float64)
+    """Scores of ``archs`` by proxy estimator ``est`` (a registered ``proxy`` component, found
+    through the registry: predictors never import the estimators package)."""
+    return np.asarray(est.score_archs(list(archs), seed=seed, space=space, cache_dir=cache_dir),
+                      dtype=np.float64)
