@@ -16,6 +16,7 @@ import numpy as np
 
 from naslab.errors import ConfigError, StorageError, did_you_mean
 from naslab.runner.storage import Storage
+from naslab.runner.termination import make_termination, prefix_length
 
 _COLUMNS = ("status", "reused", "incumbent_objective", "incumbent_test", "cum_simulated_s",
             "cum_wall_s")
@@ -46,6 +47,7 @@ class RunData:
     final_training: list[dict[str, Any]] = field(default_factory=list)
     trial_test: np.ndarray | None = None  # per-trial test accuracy (single-experiment reports)
     trial_val: np.ndarray | None = None
+    kind: str = "search"      # "search" | "oneshot" (the experiment's kind in storage)
 
     @property
     def n_trials(self) -> int:
@@ -164,6 +166,7 @@ def _load_run(storage: Storage, info: Any, labels: dict[str, Any], budget: dict[
         n_reused=sum(bool(x) for x in cols["reused"][:k]), n_recorded=n,
         optimum=meta.get("optimum_test_acc"), test_unavailable=meta.get("test_unavailable"),
         final_training=storage.records(info.id, "final_training"),
+        kind=getattr(info, "kind", "search"),
     )
     if single:
         trials = storage.trials(info.id)[:k]
@@ -177,27 +180,13 @@ def _load_run(storage: Storage, info: Any, labels: dict[str, Any], budget: dict[
 def _budget_prefix(budget: dict[str, Any], cols: dict[str, list[Any]]) -> int:
     """Trials a run keeps under the comparison's budget (all of them when it is not reached),
     decided as the runner does when it replays recorded trials under a smaller budget."""
-    from naslab.runner.termination import Progress, make_termination
-
     if not isinstance(budget, dict):
         raise StorageError(f"comparison budget must be a mapping with max_trials / "
                            f"max_simulated_s / max_wall_s, got {budget!r}")
     term = make_termination(budget.get("max_trials"), budget.get("max_simulated_s"),
                             budget.get("max_wall_s"))
-    sim, wall = cols["cum_simulated_s"], cols["cum_wall_s"]
-
-    def done(i: int) -> bool:  # is the budget met before trial i starts?
-        return term.done(Progress(i, 0, sim[i - 1] if i else 0.0, wall[i]))
-
-    # the progress is cumulative, so "done" flips once: bisect for the first trial it holds at
-    lo, hi = 0, len(sim)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if done(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    k = prefix_length(term, cols["cum_simulated_s"], cols["cum_wall_s"])
+    return len(cols["cum_simulated_s"]) if k is None else k
 
 
 def _baseline(gcfg: dict[str, Any] | None, runs: list[RunData]) -> str | None:
