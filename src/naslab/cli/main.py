@@ -283,19 +283,19 @@ def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `nasl
     if output == "json":
         d = result.to_json()
         traj = []
-        for t in result.trials:
+        for tr in result.trials:
             row = {
-                "trial": t.number, "arch": str(t.arch), "status": t.status, "reused": t.reused,
-                "metrics": t.metrics, "incumbent_trial": t.incumbent_number,
-                "incumbent_val": t.incumbent_objective, "incumbent_test": t.incumbent_test,
-                "simulated_cost_s": t.cum_simulated_s, "error": t.error}
+                "trial": tr.number, "arch": str(tr.arch), "status": tr.status, "reused": tr.reused,
+                "metrics": tr.metrics, "incumbent_trial": tr.incumbent_number,
+                "incumbent_val": tr.incumbent_objective, "incumbent_test": tr.incumbent_test,
+                "simulated_cost_s": tr.cum_simulated_s, "error": tr.error}
             if result.objectives.constraints:
-                row["feasible"] = t.feasible
+                row["feasible"] = tr.feasible
             if multi:
-                row["objectives"] = (None if t.objectives is None else
-                                     dict(zip((o.metric for o in result.objectives), t.objectives)))
-                row["front"] = t.front
-                row["hypervolume"] = t.hypervolume
+                row["objectives"] = (None if tr.objectives is None else
+                                     dict(zip((o.metric for o in result.objectives), tr.objectives)))
+                row["front"] = tr.front
+                row["hypervolume"] = tr.hypervolume
             traj.append(row)
         d["trajectory"] = traj
         typer.echo(json.dumps(d))

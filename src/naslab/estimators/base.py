@@ -96,16 +96,11 @@ def _refuse_test_metric(metric: str, what: str) -> None:
         )
 
 
-def _metric_of(evaluation: Evaluation, metric: str, what: str) -> float:
-    try:
-        return float(evaluation.metrics[metric])
-    except KeyError:
-        from naslab.errors import ConfigError
+def _missing(evaluation: Evaluation, metric: str, what: str) -> Exception:
+    from naslab.errors import ConfigError
 
-        raise ConfigError(
-            f"{what} metric {metric!r} is not among the estimator's metrics "
-            f"({', '.join(evaluation.metrics)})"
-        ) from None
+    return ConfigError(f"{what} metric {metric!r} is not among the estimator's metrics "
+                       f"({', '.join(evaluation.metrics)})")
 
 
 @dataclass(frozen=True)
@@ -143,7 +138,10 @@ class Objective:
 
     def value(self, evaluation: Evaluation) -> float:
         """The raw objective metric of ``evaluation``."""
-        return _metric_of(evaluation, self.metric, "objective")
+        try:
+            return float(evaluation.metrics[self.metric])
+        except KeyError:
+            raise _missing(evaluation, self.metric, "objective") from None
 
     def score(self, evaluation: Evaluation) -> float:
         """The objective as a number to maximise."""

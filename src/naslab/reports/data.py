@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from naslab.errors import ConfigError, StorageError, did_you_mean
+from naslab.estimators.base import Objective, Objectives
 from naslab.runner.storage import Storage
 from naslab.runner.termination import make_termination, prefix_length
 
@@ -48,6 +49,10 @@ class RunData:
     trial_test: np.ndarray | None = None  # per-trial test accuracy (single-experiment reports)
     trial_val: np.ndarray | None = None
     kind: str = "search"      # "search" | "oneshot" (the experiment's kind in storage)
+    #: the run's objectives (primary first) and constraints, from its config
+    objectives: Objectives = field(default_factory=lambda: Objectives((Objective(),)))
+    #: multi-objective single-experiment reports: the final front, one row per trial on it
+    front: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def n_trials(self) -> int:
@@ -167,6 +172,7 @@ def _load_run(storage: Storage, info: Any, labels: dict[str, Any], budget: dict[
         optimum=meta.get("optimum_test_acc"), test_unavailable=meta.get("test_unavailable"),
         final_training=storage.records(info.id, "final_training"),
         kind=getattr(info, "kind", "search"),
+        objectives=Objectives.from_describe(cfg.get("objective")),
     )
     if single:
         trials = storage.trials(info.id)[:k]
@@ -174,6 +180,12 @@ def _load_run(storage: Storage, info: Any, labels: dict[str, Any], budget: dict[
                                    else np.nan for t in trials], dtype=np.float64)
         run.trial_val = np.array([np.nan if t.objective is None else t.objective
                                   for t in trials], dtype=np.float64)
+        if run.objectives.is_multi and trials and trials[-1].front is not None:
+            names = [o.metric for o in run.objectives]
+            run.front = [{"trial": trials[n].number, "arch": str(trials[n].arch),
+                          **dict(zip(names, trials[n].objectives or ())),
+                          "test_acc": trials[n].metrics.get("test_acc")}
+                         for n in trials[-1].front]
     return run
 
 

@@ -194,15 +194,13 @@ def seed_ranges(seeds: list[Any]) -> str:
     ints = sorted({int(s) for s in seeds if s is not None})
     if not ints:
         return "none recorded"
-    parts, start, prev = [], ints[0], ints[0]
-    for s in ints[1:] + [None]:  # type: ignore[list-item]
-        if s is not None and s == prev + 1:
-            prev = s
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if s is not None:
-            start = prev = s
-    return ", ".join(parts)
+    runs: list[tuple[int, int]] = []
+    for s in ints:
+        if runs and s == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], s)
+        else:
+            runs.append((s, s))
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def run_card(data: ReportData) -> dict[str, Any]:

@@ -489,13 +489,13 @@ class Experiment:
         ev = res.evaluation
         metrics = {k: float(v) for k, v in ev.metrics.items()}
         obj = self.objectives
-        primary = obj.value(ev)
-        values = (primary,) + tuple(o.value(ev) for o in obj.objectives[1:])
+        primary = obj.primary.value(ev)
+        values = (primary,) if len(obj.objectives) == 1 else (primary, *obj.values(ev)[1:])
         return TrialRecord(number=number, arch=task.arch, status="complete", metrics=metrics,
                            objective=primary, fidelity=task.fidelity,
                            seed=task.seed, cost=ev.cost, reused=reused, started=res.started,
                            finished=res.finished, info=dict(ev.info), objectives=values,
-                           feasible=obj.feasible(ev))
+                           feasible=obj.feasible(ev) if obj.constraints else True)
 
     def _test_unavailable(self) -> str | None:
         """Why the estimator reports no test accuracy (None when it does)."""
