@@ -194,40 +194,75 @@ def _print_summary(result: Any, storage_path: Path) -> None:
         + (f", {d['resumed_trials']} recorded earlier" if d["resumed_trials"] else "") + ")",
         f"search cost    {duration(d['simulated_cost_s'])} simulated, {d['wall_s']:.2f} s wall",
     ]
+    if "constraints" in d:
+        lines.append(f"constraints    {', '.join(d['constraints'])}  ({d['infeasible_trials']} "
+                     f"infeasible trials; the best arch is the best feasible one)")
+    if "front" in d:
+        names = [o["metric"] for o in d["objectives"]]
+        hv = "" if d["hypervolume"] is None else f", hypervolume {d['hypervolume']:.6g}"
+        lines.append(f"pareto front   {len(d['front'])} arch(s) on ({', '.join(names)}){hv}")
+        for f in d["front"]:
+            vals = "  ".join(f"{k} {_fmt(v, '.4g')}" for k, v in f["objectives"].items())
+            lines.append(f"  #{f['trial']:<5d} {vals}  {f['arch']}")
     typer.echo("\n".join(lines))
+
+
+def _name_of(config: dict[str, Any]) -> str:
+    """The strategy (or one-shot method) of an experiment config."""
+    for key in ("strategy", "method", "oneshot"):
+        v = config.get(key)
+        if isinstance(v, str):
+            return v
+        if isinstance(v, dict):
+            for k in (key, "strategy", "method", "name"):
+                if isinstance(v.get(k), str):
+                    return str(v[k])
+    return "?"
 
 
 @app.command()
 def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
          output: str = typer.Option("text", help="text | json")) -> None:
     """List the experiments in a storage file."""
+    from naslab.estimators.base import Objectives
     from naslab.runner import SQLiteStorage
 
     store = SQLiteStorage(storage, readonly=True)
     rows = []
     for e in store.experiments():
-        trials = store.trials(e.id)
-        last = trials[-1] if trials else None
-        rows.append({
-            "id": e.id, "status": e.status, "strategy": e.config["strategy"]["strategy"],
-            "target": e.config["estimator"].get("benchmark") or e.config["estimator"].get("estimator"),
-            "seed": e.config["seed"], "trials": e.n_trials,
-            "best_val": None if last is None else last.incumbent_objective,
-            "best_test": None if last is None else last.incumbent_test,
-        })
+        cols = store.trial_columns(e.id, ("incumbent_objective", "incumbent_test", "front"))
+        n = len(cols["front"])
+        est = e.config.get("estimator") or {}
+        row: dict[str, Any] = {
+            "id": e.id, "status": e.status, "strategy": _name_of(e.config),
+            "target": est.get("benchmark") or est.get("estimator") or e.config.get("dataset"),
+            "seed": e.config.get("seed"), "trials": e.n_trials,
+            "best_val": cols["incumbent_objective"][-1] if n else None,
+            "best_test": cols["incumbent_test"][-1] if n else None,
+            "kind": e.kind,
+        }
+        obj = Objectives.from_describe(e.config.get("objective"))
+        if obj.is_multi:
+            row["objectives"] = [o.metric for o in obj]
+            row["front"] = len(cols["front"][-1] or []) if n else 0
+        rows.append(row)
+    store.close()
     if output == "json":
         typer.echo(json.dumps(rows))
         return
     if not rows:
         typer.echo(f"no experiments in {storage}")
         return
-    from rich.console import Console
     from rich.table import Table
 
-    t = Table("id", "status", "strategy", "target", "seed", "trials", "best val", "test")
+    kinds = any(r["kind"] != "search" for r in rows)
+    fronts = any("front" in r for r in rows)
+    t = Table("id", "status", *(["kind"] if kinds else []), "strategy", "target", "seed",
+              "trials", "best val", "test", *(["front"] if fronts else []))
     for r in rows:
-        t.add_row(r["id"], r["status"], r["strategy"], str(r["target"]), str(r["seed"]),
-                  str(r["trials"]), _fmt(r["best_val"]), _fmt(r["best_test"]))
+        t.add_row(r["id"], r["status"], *([r["kind"]] if kinds else []), r["strategy"],
+                  str(r["target"]), str(r["seed"]), str(r["trials"]), _fmt(r["best_val"]),
+                  _fmt(r["best_test"]), *([str(r.get("front", ""))] if fronts else []))
     _out_console().print(t)
 
 
@@ -235,28 +270,49 @@ def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
 def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `naslab runs`)."),
          storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
          output: str = typer.Option("text", help="text | json")) -> None:
-    """Print an experiment's trajectory: every trial and the incumbent after it."""
+    """Print an experiment's trajectory: every trial and the incumbent after it (and, for a
+    multi-objective run, the Pareto front)."""
     from naslab.runner import SQLiteStorage, load_result
 
     store = SQLiteStorage(storage, readonly=True)
-    result = load_result(store, experiment_id)
+    try:
+        result = load_result(store, experiment_id)
+    finally:
+        store.close()
+    multi = result.objectives.is_multi
+    others = [o.metric for o in result.objectives.objectives[1:]]
     if output == "json":
         d = result.to_json()
-        d["trajectory"] = [{
-            "trial": t.number, "arch": str(t.arch), "status": t.status, "reused": t.reused,
-            "metrics": t.metrics, "incumbent_trial": t.incumbent_number,
-            "incumbent_val": t.incumbent_objective, "incumbent_test": t.incumbent_test,
-            "simulated_cost_s": t.cum_simulated_s, "error": t.error} for t in result.trials]
+        traj = []
+        for tr in result.trials:
+            row = {
+                "trial": tr.number, "arch": str(tr.arch), "status": tr.status, "reused": tr.reused,
+                "metrics": tr.metrics, "incumbent_trial": tr.incumbent_number,
+                "incumbent_val": tr.incumbent_objective, "incumbent_test": tr.incumbent_test,
+                "simulated_cost_s": tr.cum_simulated_s, "error": tr.error}
+            if result.objectives.constraints:
+                row["feasible"] = tr.feasible
+            if multi:
+                row["objectives"] = (None if tr.objectives is None else
+                                     dict(zip((o.metric for o in result.objectives), tr.objectives)))
+                row["front"] = tr.front
+                row["hypervolume"] = tr.hypervolume
+            traj.append(row)
+        d["trajectory"] = traj
         typer.echo(json.dumps(d))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    t = Table("#", "arch", "val", "test", "inc. val", "inc. test", "cost h",
+    t = Table("#", "arch", "val", *others, "test", "inc. val", "inc. test", "cost h",
               title=f"{experiment_id} ({result.status}, {result.n_trials} trials)")
     for r in result.trials:
         val = "failed" if r.status == "failed" else _fmt(r.objective) + (" (r)" if r.reused else "")
-        t.add_row(str(r.number), str(r.arch), val, _fmt(r.metrics.get("test_acc")),
+        if r.feasible is False:
+            val += " (infeasible)"
+        extra = [_fmt(v, ".4g") for v in (r.objectives or ())[1:]] if others else []
+        if others and len(extra) < len(others):
+            extra += ["-"] * (len(others) - len(extra))
+        t.add_row(str(r.number), str(r.arch), val, *extra, _fmt(r.metrics.get("test_acc")),
                   _fmt(r.incumbent_objective), _fmt(r.incumbent_test), f"{r.cum_simulated_s / 3600:.1f}")
     _out_console().print(t)
     _print_summary(result, storage)

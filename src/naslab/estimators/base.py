@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 from naslab.spaces.base import Architecture, SearchSpace
 
@@ -81,6 +83,26 @@ class Estimator(ABC):
         return {"estimator": type(self).__name__}
 
 
+_MODES = ("max", "min")
+
+
+def _refuse_test_metric(metric: str, what: str) -> None:
+    from naslab.errors import ConfigError
+
+    if metric.startswith(TEST_PREFIX):
+        raise ConfigError(
+            f"{what} metric {metric!r} is a test metric; searching on test data is not "
+            f"allowed (search on a validation metric such as 'val_acc', report test)"
+        )
+
+
+def _missing(evaluation: Evaluation, metric: str, what: str) -> Exception:
+    from naslab.errors import ConfigError
+
+    return ConfigError(f"{what} metric {metric!r} is not among the estimator's metrics "
+                       f"({', '.join(evaluation.metrics)})")
+
+
 @dataclass(frozen=True)
 class Objective:
     """Which metric a search optimises, and in which direction.
@@ -94,25 +116,32 @@ class Objective:
     def __post_init__(self) -> None:
         from naslab.errors import ConfigError
 
-        if self.mode not in ("max", "min"):
+        if self.mode not in _MODES:
             raise ConfigError(f"objective mode must be 'max' or 'min', got {self.mode!r}")
-        if self.metric.startswith(TEST_PREFIX):
-            raise ConfigError(
-                f"objective metric {self.metric!r} is a test metric; searching on test data is not "
-                f"allowed (search on a validation metric such as 'val_acc', report test)"
-            )
+        _refuse_test_metric(self.metric, "objective")
+
+    @classmethod
+    def parse(cls, text: str) -> Objective:
+        """``"val_acc"`` (maximised) or ``"METRIC:max"`` / ``"METRIC:min"``."""
+        from naslab.errors import ConfigError
+
+        if not isinstance(text, str):
+            raise ConfigError(f"an objective must be a string METRIC or METRIC:max|min, got {text!r}")
+        metric, sep, mode = text.strip().partition(":")
+        metric, mode = metric.strip(), mode.strip()
+        if not metric or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", metric):
+            raise ConfigError(f"objective {text!r}: {metric!r} is not a metric name (expected "
+                              f"METRIC or METRIC:max|min, e.g. 'val_acc' or 'latency_ms:min')")
+        if sep and mode not in _MODES:
+            raise ConfigError(f"objective {text!r}: mode {mode!r} must be 'max' or 'min'")
+        return cls(metric, mode if sep else "max")
 
     def value(self, evaluation: Evaluation) -> float:
         """The raw objective metric of ``evaluation``."""
         try:
             return float(evaluation.metrics[self.metric])
         except KeyError:
-            from naslab.errors import ConfigError
-
-            raise ConfigError(
-                f"objective metric {self.metric!r} is not among the estimator's metrics "
-                f"({', '.join(evaluation.metrics)})"
-            ) from None
+            raise _missing(evaluation, self.metric, "objective") from None
 
     def score(self, evaluation: Evaluation) -> float:
         """The objective as a number to maximise."""
@@ -122,3 +151,278 @@ class Objective:
     def better(self, a: float, b: float) -> bool:
         """Whether raw value ``a`` is strictly better than ``b``."""
         return a > b if self.mode == "max" else a < b
+
+    def describe(self) -> dict[str, Any]:
+        return {"metric": self.metric, "mode": self.mode}
+
+    def __str__(self) -> str:
+        return f"{self.metric}:{self.mode}"
+
+
+_OPS = ("<=", ">=", "<", ">")
+_CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>[^<>=!]*?)\s*(?P<op><=|>=|=<|=>|==|!=|=|<|>)\s*(?P<bound>.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A bound on one (validation or hardware) metric: ``latency_ms <= 5``.
+
+    A trial is feasible when every constraint holds; the incumbent and the front consider
+    feasible trials only. Test metrics cannot be constrained (strategies never see them).
+    """
+
+    metric: str
+    op: str
+    bound: float
+
+    def __post_init__(self) -> None:
+        from naslab.errors import ConfigError
+
+        if not isinstance(self.metric, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", self.metric):
+            raise ConfigError(f"constraint metric must be a metric name such as 'latency_ms', "
+                              f"got {self.metric!r}")
+        if self.op not in _OPS:
+            raise ConfigError(f"constraint operator must be one of {', '.join(_OPS)}, got {self.op!r}")
+        b = self.bound
+        if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b):
+            raise ConfigError(f"constraint bound must be a finite number, got {b!r}")
+        object.__setattr__(self, "bound", float(b))
+        _refuse_test_metric(self.metric, "constraint")
+
+    @classmethod
+    def parse(cls, text: str) -> Constraint:
+        """``"latency_ms<=5"`` (operators ``<=``, ``>=``, ``<``, ``>``; spaces allowed)."""
+        from naslab.errors import ConfigError
+
+        if not isinstance(text, str):
+            raise ConfigError(f"a constraint must be a string such as 'latency_ms<=5', got {text!r}")
+        m = _CONSTRAINT_RE.match(text)
+        if m is None:
+            raise ConfigError(f"constraint {text!r} has no comparison operator: expected "
+                              f"METRIC OP BOUND with OP one of {', '.join(_OPS)}, e.g. "
+                              f"'latency_ms<=5'")
+        metric, op, bound = m["metric"], m["op"], m["bound"]
+        fix = {"=<": "<=", "=>": ">="}
+        if op in fix:
+            raise ConfigError(f"constraint {text!r}: operator {op!r} is not supported; did you "
+                              f"mean {fix[op]!r}? (operators: {', '.join(_OPS)})")
+        if op not in _OPS:
+            raise ConfigError(f"constraint {text!r}: operator {op!r} is not supported; use one "
+                              f"of {', '.join(_OPS)} (equality constraints are not)")
+        if not metric:
+            raise ConfigError(f"constraint {text!r} names no metric before {op!r} (expected "
+                              f"e.g. 'latency_ms{op}5')")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", metric):
+            raise ConfigError(f"constraint {text!r}: {metric!r} is not a metric name")
+        try:
+            value = float(bound)
+        except ValueError:
+            value = math.nan
+        if not bound or not math.isfinite(value):
+            raise ConfigError(f"constraint {text!r}: bound {bound!r} is not a finite number "
+                              f"(expected e.g. '{metric}{op}5')")
+        return cls(metric, op, value)
+
+    def satisfied(self, metrics: Mapping[str, float]) -> bool:
+        """Whether ``metrics`` meet the bound (a NaN value does not)."""
+        try:
+            v = float(metrics[self.metric])
+        except KeyError:
+            from naslab.errors import ConfigError
+
+            raise ConfigError(f"constraint metric {self.metric!r} is not among the estimator's "
+                              f"metrics ({', '.join(metrics)})") from None
+        op, b = self.op, self.bound
+        if op == "<=":
+            return v <= b
+        if op == ">=":
+            return v >= b
+        if op == "<":
+            return v < b
+        return v > b
+
+    def describe(self) -> dict[str, Any]:
+        return {"metric": self.metric, "op": self.op, "bound": self.bound}
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.bound:g}"
+
+
+@dataclass(frozen=True)
+class Objectives:
+    """One or more objectives (the first is the *primary*) and constraints.
+
+    The primary's ``metric`` / ``mode`` / ``value`` / ``score`` / ``better`` are this object's,
+    so single-objective code (strategies, the incumbent) reads as before. ``values`` is the raw
+    vector the runner stores per trial; ``feasible`` checks the constraints. ``reference`` is
+    an optional reference point (raw metric units, one per objective) for the hypervolume.
+    """
+
+    objectives: tuple[Objective, ...]
+    constraints: tuple[Constraint, ...] = ()
+    reference: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        from naslab.errors import ConfigError
+
+        objs = tuple(self.objectives)
+        cons = tuple(self.constraints)
+        if not objs:
+            raise ConfigError("at least one objective is required (e.g. 'val_acc')")
+        for o in objs:
+            if not isinstance(o, Objective):
+                raise ConfigError(f"objectives must be Objective values, got {o!r}")
+        for c in cons:
+            if not isinstance(c, Constraint):
+                raise ConfigError(f"constraints must be Constraint values, got {c!r}")
+        metrics = [o.metric for o in objs]
+        dup = sorted({m for m in metrics if metrics.count(m) > 1})
+        if dup:
+            raise ConfigError(f"objective metric(s) {dup} given more than once")
+        ref = self.reference
+        if ref is not None:
+            ref = tuple(float(x) for x in ref)
+            if len(ref) != len(objs) or not all(math.isfinite(x) for x in ref):
+                raise ConfigError(f"the reference point needs one finite value per objective "
+                                  f"({len(objs)}), got {list(self.reference or ())!r}")
+        object.__setattr__(self, "objectives", objs)
+        object.__setattr__(self, "constraints", cons)
+        object.__setattr__(self, "reference", ref)
+
+    # the primary objective: what single-objective code reads -----------------------------
+    @property
+    def primary(self) -> Objective:
+        return self.objectives[0]
+
+    @property
+    def is_multi(self) -> bool:
+        return len(self.objectives) > 1
+
+    @property
+    def metric(self) -> str:
+        return self.objectives[0].metric
+
+    @property
+    def mode(self) -> str:
+        return self.objectives[0].mode
+
+    def value(self, evaluation: Evaluation) -> float:
+        """The primary's raw metric."""
+        return self.objectives[0].value(evaluation)
+
+    def score(self, evaluation: Evaluation) -> float:
+        """The primary as a number to maximise."""
+        return self.objectives[0].score(evaluation)
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether raw primary value ``a`` is strictly better than ``b``."""
+        return self.objectives[0].better(a, b)
+
+    # the vector --------------------------------------------------------------------------
+    def values(self, evaluation: Evaluation) -> tuple[float, ...]:
+        """Raw value of every objective, in order."""
+        return tuple(o.value(evaluation) for o in self.objectives)
+
+    def feasible(self, evaluation: Evaluation) -> bool:
+        """Whether every constraint holds (True without constraints)."""
+        m = evaluation.metrics
+        return all(c.satisfied(m) for c in self.constraints)
+
+    def signs(self) -> tuple[float, ...]:
+        """+1 for maximised objectives, -1 for minimised (score = sign x value)."""
+        return tuple(1.0 if o.mode == "max" else -1.0 for o in self.objectives)
+
+    def dominates(self, a: Sequence[float], b: Sequence[float]) -> bool:
+        """Whether raw vector ``a`` Pareto-dominates ``b`` (no worse anywhere, better somewhere)."""
+        strict = False
+        for o, x, y in zip(self.objectives, a, b):
+            if o.better(y, x):
+                return False
+            if o.better(x, y):
+                strict = True
+        return strict
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able identity: a single objective without constraints is exactly
+        ``{"metric", "mode"}`` (what experiment ids were always computed from); otherwise the
+        primary's ``metric``/``mode`` plus ``objectives``, ``constraints`` and ``reference``."""
+        d = self.objectives[0].describe()
+        if self.is_multi:
+            d["objectives"] = [o.describe() for o in self.objectives]
+        if self.constraints:
+            d["constraints"] = [c.describe() for c in self.constraints]
+        if self.reference is not None:
+            d["reference"] = list(self.reference)
+        return d
+
+    @classmethod
+    def from_describe(cls, d: Mapping[str, Any] | None) -> Objectives:
+        """Inverse of :meth:`describe` (a missing or empty description is ``val_acc``, max)."""
+        d = d or {}
+        objs = d.get("objectives") or [{"metric": d.get("metric", "val_acc"),
+                                        "mode": d.get("mode", "max")}]
+        return cls(tuple(Objective(o.get("metric", "val_acc"), o.get("mode", "max")) for o in objs),
+                   tuple(Constraint(c["metric"], c["op"], c["bound"])
+                         for c in d.get("constraints") or ()),
+                   None if d.get("reference") is None else tuple(d["reference"]))
+
+    def __iter__(self) -> Iterator[Objective]:
+        return iter(self.objectives)
+
+    def __len__(self) -> int:
+        return len(self.objectives)
+
+    def __str__(self) -> str:
+        s = ", ".join(str(o) for o in self.objectives)
+        if self.constraints:
+            s += " subject to " + ", ".join(str(c) for c in self.constraints)
+        return s
+
+
+ObjectiveLike = Union[Objective, Objectives, str, Mapping[str, Any],
+                      Sequence[Union[Objective, Constraint, str, Mapping[str, Any]]]]
+
+
+def as_objectives(x: ObjectiveLike, constraints: Sequence[Constraint | str] = ()) -> Objectives:
+    """An :class:`Objectives` from what users write.
+
+    ``x``: an Objectives (returned as is unless ``constraints`` are added), an Objective, a
+    string ``"val_acc"`` / ``"latency_ms:min"``, a mapping ``{"metric", "mode"}`` (or an
+    ``Objectives.describe()``), or a sequence of those (the first is the primary; Constraint
+    items and strings with a comparison such as ``"latency_ms<=5"`` become constraints).
+    ``constraints``: more constraints, as Constraint values or strings.
+    """
+    from naslab.errors import ConfigError
+
+    extra = tuple(c if isinstance(c, Constraint) else Constraint.parse(c) for c in constraints)
+    if isinstance(x, Objectives):
+        return x if not extra else Objectives(x.objectives, x.constraints + extra, x.reference)
+    if isinstance(x, Mapping) and ("objectives" in x or "constraints" in x or "reference" in x):
+        base = Objectives.from_describe(x)
+        return Objectives(base.objectives, base.constraints + extra, base.reference)
+    items: Sequence[Any] = [x] if isinstance(x, (Objective, str, Mapping)) else x
+    if not isinstance(items, Sequence) or not items:
+        raise ConfigError(f"objective must be a metric name, an Objective or a non-empty list "
+                          f"of them, got {x!r}")
+    objs: list[Objective] = []
+    cons: list[Constraint] = []
+    for it in items:
+        if isinstance(it, Objective):
+            objs.append(it)
+        elif isinstance(it, Constraint):
+            cons.append(it)
+        elif isinstance(it, str):
+            if any(op in it for op in ("<", ">", "=")):
+                cons.append(Constraint.parse(it))
+            else:
+                objs.append(Objective.parse(it))
+        elif isinstance(it, Mapping):
+            unknown = set(it) - {"metric", "mode"}
+            if unknown:
+                raise ConfigError(f"objective {dict(it)!r}: unknown key(s) {sorted(unknown)}; "
+                                  f"expected metric and mode")
+            objs.append(Objective(it.get("metric", "val_acc"), it.get("mode", "max")))
+        else:
+            raise ConfigError(f"objective must be a metric name, an Objective or a Constraint, "
+                              f"got {it!r}")
+    return Objectives(tuple(objs), tuple(cons) + extra)

@@ -180,6 +180,9 @@ def _target_section(data: ReportData, target: str, save_png: Any,
                               "Every trial's validation accuracy (what the strategy saw) and test "
                               "accuracy, and the incumbent (best validation so far) with its test "
                               "accuracy. The dotted line is the best test accuracy in the space."))
+    if single and run.front:
+        parts.append(_front_section(run))
+        save_table(f"front_{s}", run.front)
     elif not single:
         n_seeds = max(len(v) for v in groups.values())
         k = "val" if test_missing else "test"
@@ -247,6 +250,21 @@ def _target_section(data: ReportData, target: str, save_png: Any,
         save_table(f"final_{s}", rows)
     parts.append("</section>")
     return "".join(parts), rows
+
+
+def _front_section(run: RunData) -> str:
+    """The final Pareto front of a multi-objective run (what `naslab show` lists)."""
+    obj = run.objectives
+    cols: list[H.Column] = [("trial", "trial", lambda v: H.fmt(v, "d")),
+                            ("arch", "architecture", lambda v: f"<code>{H.esc(str(v))}</code>")]
+    cols += [(o.metric, f"{o.metric} ({o.mode})", lambda v: H.fmt(v, ".4g")) for o in obj]
+    cols.append(("test_acc", "test acc.", lambda v: H.fmt(v)))
+    cons = (" subject to " + ", ".join(H.esc(str(c)) for c in obj.constraints)
+            if obj.constraints else "")
+    return (f"<h3>Pareto front</h3>{H.table(run.front, cols)}<p class=\"note\">The "
+            f"non-dominated feasible full-fidelity trials after the last trial, on "
+            f"{H.esc(', '.join(str(o) for o in obj))}{cons}; the incumbent above is the best by "
+            f"<b>{H.esc(obj.metric)}</b>.</p>")
 
 
 def _single_facts(run: RunData) -> list[tuple[str, str]]:

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from naslab.errors import ConfigError, StorageError, did_you_mean
+from naslab.estimators.base import Objective, Objectives
 from naslab.runner.storage import Storage
+from naslab.runner.termination import make_termination, prefix_length
 
 _COLUMNS = ("status", "reused", "incumbent_objective", "incumbent_test", "cum_simulated_s",
             "cum_wall_s")
@@ -46,6 +48,11 @@ class RunData:
     final_training: list[dict[str, Any]] = field(default_factory=list)
     trial_test: np.ndarray | None = None  # per-trial test accuracy (single-experiment reports)
     trial_val: np.ndarray | None = None
+    kind: str = "search"      # "search" | "oneshot" (the experiment's kind in storage)
+    #: the run's objectives (primary first) and constraints, from its config
+    objectives: Objectives = field(default_factory=lambda: Objectives((Objective(),)))
+    #: multi-objective single-experiment reports: the final front, one row per trial on it
+    front: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def n_trials(self) -> int:
@@ -164,6 +171,8 @@ def _load_run(storage: Storage, info: Any, labels: dict[str, Any], budget: dict[
         n_reused=sum(bool(x) for x in cols["reused"][:k]), n_recorded=n,
         optimum=meta.get("optimum_test_acc"), test_unavailable=meta.get("test_unavailable"),
         final_training=storage.records(info.id, "final_training"),
+        kind=getattr(info, "kind", "search"),
+        objectives=Objectives.from_describe(cfg.get("objective")),
     )
     if single:
         trials = storage.trials(info.id)[:k]
@@ -171,33 +180,25 @@ def _load_run(storage: Storage, info: Any, labels: dict[str, Any], budget: dict[
                                    else np.nan for t in trials], dtype=np.float64)
         run.trial_val = np.array([np.nan if t.objective is None else t.objective
                                   for t in trials], dtype=np.float64)
+        if run.objectives.is_multi and trials and trials[-1].front is not None:
+            names = [o.metric for o in run.objectives]
+            run.front = [{"trial": trials[n].number, "arch": str(trials[n].arch),
+                          **dict(zip(names, trials[n].objectives or ())),
+                          "test_acc": trials[n].metrics.get("test_acc")}
+                         for n in trials[-1].front]
     return run
 
 
 def _budget_prefix(budget: dict[str, Any], cols: dict[str, list[Any]]) -> int:
     """Trials a run keeps under the comparison's budget (all of them when it is not reached),
     decided as the runner does when it replays recorded trials under a smaller budget."""
-    from naslab.runner.termination import Progress, make_termination
-
     if not isinstance(budget, dict):
         raise StorageError(f"comparison budget must be a mapping with max_trials / "
                            f"max_simulated_s / max_wall_s, got {budget!r}")
     term = make_termination(budget.get("max_trials"), budget.get("max_simulated_s"),
                             budget.get("max_wall_s"))
-    sim, wall = cols["cum_simulated_s"], cols["cum_wall_s"]
-
-    def done(i: int) -> bool:  # is the budget met before trial i starts?
-        return term.done(Progress(i, 0, sim[i - 1] if i else 0.0, wall[i]))
-
-    # the progress is cumulative, so "done" flips once: bisect for the first trial it holds at
-    lo, hi = 0, len(sim)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if done(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    k = prefix_length(term, cols["cum_simulated_s"], cols["cum_wall_s"])
+    return len(cols["cum_simulated_s"]) if k is None else k
 
 
 def _baseline(gcfg: dict[str, Any] | None, runs: list[RunData]) -> str | None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from naslab.analysis.stats import mann_whitney, ranks_desc
 from naslab.reports.data import ReportData, RunData
+from naslab.runner.ledger import ledger_from
 
 
 def _nan_to_none(x: Any) -> Any:
@@ -110,41 +111,50 @@ def _mean_rank_over_seeds(groups: dict[str, list[RunData]],
 
 
 def _final_training_summary(run: RunData) -> dict[str, Any]:
-    """One final training of the run's incumbent: mean cost per training and mean test
-    accuracy over the recorded trainings (seeds)."""
-    recs = [r for r in run.final_training if r.get("status", "complete") == "complete"]
+    """One final training of the run's incumbent: mean cost per training (from the run's cost
+    ledger) and mean test accuracy over the recorded trainings (seeds)."""
     if not run.final_training:
         return {"n": 0, "sim_s": None, "wall_s": None, "test_acc": None, "failed": 0}
-    sims, walls, tests = [], [], []
-    for r in recs:
-        cost = r.get("cost") or {}
-        sims.append(float(cost.get("simulated_s", r.get("simulated_s", np.nan))))
-        walls.append(float(cost.get("wall_s", r.get("wall_s", np.nan))))
+    ft = _ledger(run)["final_training"]
+    tests = []
+    for r in run.final_training:
+        if r.get("status", "complete") != "complete":
+            continue
         t = (r.get("metrics") or {}).get("test_acc", r.get("test_acc"))
         if t is not None:
             tests.append(float(t))
-    return {"n": len(recs), "failed": len(run.final_training) - len(recs),
-            "sim_s": float(np.mean(sims)) if sims else None,
-            "wall_s": float(np.mean(walls)) if walls else None,
+    n = ft["n"]
+    return {"n": n, "failed": ft["failed"],
+            "sim_s": ft["simulated_s"] / n if n else None,
+            "wall_s": ft["wall_s"] / n if n else None,
             "test_acc": float(np.mean(tests)) if tests else None}
+
+
+def _ledger(run: RunData) -> dict[str, dict[str, Any]]:
+    """The run's cost ledger (:mod:`naslab.runner.ledger`) from what the report has read."""
+    return ledger_from(run.config, run.meta, kind=run.kind, cum_simulated_s=run.search_sim_s,
+                       cum_wall_s=run.search_wall_s, n_trials=run.n_trials, n_failed=run.n_failed,
+                       records=run.final_training)
 
 
 def cost_ledger(data: ReportData) -> list[dict[str, Any]]:
     """Per run: search cost (simulated and wall), final-training cost (one training of the
-    incumbent, mean over the recorded final-training seeds) and the total to a deployable model.
+    incumbent, mean over the recorded final-training seeds) and the total to a deployable model,
+    from each run's cost ledger (:func:`naslab.runner.ledger.cost_ledger`).
 
     Without a final-training step the incumbent's own search evaluation is the deployable
     model (tabular benchmarks: its recorded training), so the total is the search cost.
     """
     rows = []
     for r in data.runs:
+        search = _ledger(r)["search"]
         ft = _final_training_summary(r)
-        sim_total = r.search_sim_s + (ft["sim_s"] or 0.0)
-        wall_total = r.search_wall_s + (ft["wall_s"] or 0.0)
+        sim_total = search["simulated_s"] + (ft["sim_s"] or 0.0)
+        wall_total = search["wall_s"] + (ft["wall_s"] or 0.0)
         rows.append({
             "experiment": r.exp_id, "target": r.target, "strategy": r.strategy, "seed": r.seed,
             "status": r.status, "trials": r.n_trials, "failed": r.n_failed, "reused": r.n_reused,
-            "search_sim_h": r.search_sim_s / 3600.0, "search_wall_s": r.search_wall_s,
+            "search_sim_h": search["simulated_s"] / 3600.0, "search_wall_s": search["wall_s"],
             "final_trainings": ft["n"], "final_failed": ft["failed"],
             "final_sim_h": None if ft["sim_s"] is None else ft["sim_s"] / 3600.0,
             "final_wall_s": ft["wall_s"],
@@ -184,15 +194,13 @@ def seed_ranges(seeds: list[Any]) -> str:
     ints = sorted({int(s) for s in seeds if s is not None})
     if not ints:
         return "none recorded"
-    parts, start, prev = [], ints[0], ints[0]
-    for s in ints[1:] + [None]:  # type: ignore[list-item]
-        if s is not None and s == prev + 1:
-            prev = s
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if s is not None:
-            start = prev = s
-    return ", ".join(parts)
+    runs: list[tuple[int, int]] = []
+    for s in ints:
+        if runs and s == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], s)
+        else:
+            runs.append((s, s))
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def run_card(data: ReportData) -> dict[str, Any]:

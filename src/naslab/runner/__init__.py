@@ -1,7 +1,14 @@
 """Experiment loop, termination rules, storage (SQLite) and executors."""
 
 from naslab.runner.experiment import Experiment, RunResult, load_result
-from naslab.runner.storage import InMemoryStorage, SQLiteStorage, Storage, TrialRecord
+from naslab.runner.records import ExperimentInfo, TrialRecord
+from naslab.runner.storage import (
+    BufferedTrialStore,
+    InMemoryStorage,
+    SQLiteStorage,
+    Storage,
+    TrialStore,
+)
 from naslab.runner.termination import (
     AnyOf,
     MaxSimulatedSeconds,
@@ -10,10 +17,12 @@ from naslab.runner.termination import (
     Progress,
     Termination,
     make_termination,
+    prefix_length,
 )
 
 __all__ = [
-    "AnyOf", "Experiment", "InMemoryStorage", "MaxSimulatedSeconds", "MaxTrials", "MaxWallSeconds",
-    "Progress", "RunResult", "SQLiteStorage", "Storage", "Termination", "TrialRecord",
-    "load_result", "make_termination",
+    "AnyOf", "BufferedTrialStore", "Experiment", "ExperimentInfo", "InMemoryStorage",
+    "MaxSimulatedSeconds", "MaxTrials", "MaxWallSeconds", "Progress", "RunResult",
+    "SQLiteStorage", "Storage", "Termination", "TrialRecord", "TrialStore", "load_result",
+    "make_termination", "prefix_length",
 ]

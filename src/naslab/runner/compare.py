@@ -23,8 +23,8 @@ from typing import Any
 from naslab.errors import ConfigError, NaslabError, StorageError, did_you_mean
 from naslab.estimators.base import Estimator, Objective
 from naslab.runner.executors import Executor, make_executor
-from naslab.runner.storage import SQLiteStorage, Storage, TrialRecord, _canon
-from naslab.runner.termination import Progress, Termination, make_termination
+from naslab.runner.storage import SQLiteStorage, Storage, TrialRecord, TrialStore, _canon
+from naslab.runner.termination import Termination, make_termination, prefix_length
 
 #: registry name of the baseline that every comparison contains
 BASELINE = "rs"
@@ -521,7 +521,7 @@ def make_estimator(spec: TargetSpec | RetrainSpec, data_dir: str | None) -> Esti
     return registry.create("estimator", spec.estimator, **params)  # type: ignore[no-any-return]
 
 
-class _Buffer(Storage):
+class _Buffer(TrialStore):
     """Collects one experiment's new trials in memory (``commit: experiment``).
 
     It answers ``trials``/``checkpoint`` from what the real storage already holds (so an
@@ -541,7 +541,8 @@ class _Buffer(Storage):
         self.config: dict[str, Any] = {}
         self.meta: dict[str, Any] = {}
 
-    def open_experiment(self, exp_id: str, config: dict[str, Any], meta: dict[str, Any]) -> bool:
+    def open_experiment(self, exp_id: str, config: dict[str, Any], meta: dict[str, Any], *,
+                        kind: str = "search") -> bool:
         self.config, self.meta = config, meta
         return not self.prior
 
@@ -604,14 +605,7 @@ _SUMMARY_COLS = ("status", "incumbent_objective", "incumbent_test", "cum_simulat
 def _prefix_len(term: Termination, cols: dict[str, list[Any]]) -> int | None:
     """How many recorded trials a run under ``term`` keeps (None: the budget is not reached,
     the run must go on)."""
-    n = len(cols["cum_simulated_s"])
-    for k in range(n):
-        prev_sim = cols["cum_simulated_s"][k - 1] if k else 0.0
-        if term.done(Progress(k, 0, prev_sim, cols["cum_wall_s"][k])):
-            return k
-    last_sim = cols["cum_simulated_s"][-1] if n else 0.0
-    last_wall = cols["cum_wall_s"][-1] if n else 0.0
-    return n if term.done(Progress(n, 0, last_sim, last_wall)) else None
+    return prefix_length(term, cols["cum_simulated_s"], cols["cum_wall_s"])
 
 
 def run_comparison(cfg: CompareConfig, *, storage: Storage | None = None,

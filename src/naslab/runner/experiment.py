@@ -7,15 +7,26 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from naslab.errors import ConfigError, NaslabError, StorageError
-from naslab.estimators.base import Cost, Estimator, Evaluation, Objective
+from naslab.estimators.base import (
+    Constraint,
+    Cost,
+    Estimator,
+    Evaluation,
+    Objective,
+    ObjectiveLike,
+    Objectives,
+    as_objectives,
+)
 from naslab.runner.executors import Executor, SerialExecutor, Task, TaskResult
-from naslab.runner.storage import InMemoryStorage, Storage, TrialRecord, _canon
-from naslab.runner.termination import Progress, Termination
+from naslab.runner.front import ParetoFront
+from naslab.runner.records import TrialRecord
+from naslab.runner.storage import InMemoryStorage, Storage, TrialStore, _canon
+from naslab.runner.termination import Progress, Termination, prefix_length
 from naslab.seeding import derive_seed
 from naslab.spaces.base import Architecture, SearchSpace
 from naslab.strategies.base import Strategy, Suggestion
@@ -27,7 +38,8 @@ class RunResult:
 
     experiment_id: str
     trials: list[TrialRecord]
-    objective: Objective
+    #: the run's objectives (and constraints); an Objective or anything ``as_objectives`` takes
+    objectives: Objectives
     optimum_test: float | None = None
     resumed_trials: int = 0
     wall_s: float = 0.0
@@ -35,16 +47,42 @@ class RunResult:
     test_unavailable: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.objectives = as_objectives(self.objectives)
+
+    @property
+    def objective(self) -> Objective:
+        """The primary objective (what the incumbent is ranked by)."""
+        return self.objectives.primary
+
     @property
     def n_trials(self) -> int:
         return len(self.trials)
 
     @property
     def best(self) -> TrialRecord | None:
-        """The incumbent at the end: best objective among full-fidelity trials (validation)."""
+        """The incumbent at the end: best primary objective among feasible full-fidelity
+        trials (validation)."""
         if not self.trials or self.trials[-1].incumbent_number is None:
             return None
         return self.trials[self.trials[-1].incumbent_number]
+
+    @property
+    def front(self) -> list[TrialRecord]:
+        """The non-dominated feasible full-fidelity trials at the end (a multi-objective run's
+        Pareto front, in trial order); for a single objective, the incumbent."""
+        if not self.trials:
+            return []
+        numbers = self.trials[-1].front
+        if numbers is None:
+            b = self.best
+            return [] if b is None else [b]
+        return [self.trials[n] for n in numbers]
+
+    @property
+    def hypervolume(self) -> float | None:
+        """Hypervolume of the final front (None without a reference point)."""
+        return self.trials[-1].hypervolume if self.trials else None
 
     @property
     def best_arch(self) -> Architecture | None:
@@ -79,13 +117,20 @@ class RunResult:
             return None
         return self.trials[min(n, len(self.trials)) - 1].incumbent_test
 
+    def front_json(self) -> list[dict[str, Any]]:
+        """The front as JSON: trial, arch, its objective values (by metric) and test accuracy."""
+        names = [o.metric for o in self.objectives]
+        return [{"trial": t.number, "arch": str(t.arch),
+                 "objectives": dict(zip(names, t.objectives or ())),
+                 "test_acc": t.metrics.get("test_acc")} for t in self.front]
+
     def to_json(self) -> dict[str, Any]:
         b = self.best
-        return {
+        d: dict[str, Any] = {
             "experiment_id": self.experiment_id,
             "status": self.status,
             "best_arch": None if b is None else str(b.arch),
-            "objective": self.objective.metric,
+            "objective": self.objectives.metric,
             "val_acc": None if b is None else b.metrics.get("val_acc"),
             "test_acc": self.test_acc,
             "test_unavailable": self.test_unavailable,
@@ -98,6 +143,15 @@ class RunResult:
             "simulated_cost_s": self.simulated_cost_s,
             "wall_s": self.wall_s,
         }
+        obj = self.objectives
+        if obj.constraints:
+            d["constraints"] = [str(c) for c in obj.constraints]
+            d["infeasible_trials"] = sum(t.feasible is False for t in self.trials)
+        if obj.is_multi:
+            d["objectives"] = [o.describe() for o in obj]
+            d["front"] = self.front_json()
+            d["hypervolume"] = self.hypervolume
+        return d
 
 
 @functools.lru_cache(maxsize=1)
@@ -130,13 +184,16 @@ def _read_environment() -> dict[str, Any]:
 
 
 def experiment_config(space: SearchSpace, strategy: Strategy, estimator: Estimator,
-                      objective: Objective, seed: int) -> dict[str, Any]:
-    """The identity of an experiment: two runs with equal configs are the same experiment."""
+                      objective: ObjectiveLike, seed: int) -> dict[str, Any]:
+    """The identity of an experiment: two runs with equal configs are the same experiment.
+
+    The objective enters as ``Objectives.describe()``: a single objective without constraints
+    is ``{"metric", "mode"}``, as it always was, so experiment ids do not change."""
     return {
         "space": space.name,
         "strategy": strategy.describe(),
         "estimator": estimator.describe(),
-        "objective": {"metric": objective.metric, "mode": objective.mode},
+        "objective": as_objectives(objective).describe(),
         "seed": int(seed),
     }
 
@@ -150,6 +207,27 @@ def default_experiment_id(config: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", raw)
 
 
+@dataclass
+class _RunState:
+    """What one session of :meth:`Experiment.run` carries from trial to trial."""
+
+    trials: list[TrialRecord]
+    #: completed trials by (choices, fidelity): repeated asks are answered from here
+    cache: dict[tuple[Any, float | None], TrialRecord]
+    inc: TrialRecord | None
+    cum_sim: float
+    front: ParetoFront | None
+    n_asked: int = 0
+    wall_before: float = 0.0
+    inflight: dict[int, Task] = field(default_factory=dict)
+    ready: list[tuple[Task, TaskResult]] = field(default_factory=list)
+    t0: float = 0.0
+
+    def wall(self) -> float:
+        """Wall time of the run over all its sessions."""
+        return self.wall_before + time.perf_counter() - self.t0
+
+
 class Experiment:
     """Connects a space, a strategy and an estimator; records every trial; stops on termination.
 
@@ -158,175 +236,66 @@ class Experiment:
     that of an uninterrupted run with the same seed. An architecture already evaluated in the run
     (at the same fidelity) is answered from the run's record at no new cost (``reused``).
 
+    ``objective``: one objective (``"val_acc"``, ``"latency_ms:min"``, an Objective) or several
+    (a list, or an Objectives; the first is the primary, which ranks the incumbent);
+    ``constraints``: e.g. ``["latency_ms<=5"]``. Per trial, storage keeps the objective vector,
+    the incumbent (best feasible full-fidelity trial by the primary) and, with several
+    objectives, the non-dominated feasible set after the trial (``front``) and its hypervolume
+    (when the Objectives carry a reference point).
+
     Strategies see validation metrics only; ``test_*`` metrics go to storage for reports.
     """
 
     def __init__(self, space: SearchSpace, strategy: Strategy, estimator: Estimator, *,
-                 termination: Termination, objective: Objective | str = "val_acc",
-                 storage: Storage | None = None, executor: Executor | None = None,
+                 termination: Termination, objective: ObjectiveLike = "val_acc",
+                 constraints: Sequence[Constraint | str] = (),
+                 storage: TrialStore | None = None, executor: Executor | None = None,
                  seed: int = 0, experiment_id: str | None = None,
                  meta: dict[str, Any] | None = None) -> None:
-        if isinstance(objective, str):
-            objective = Objective(objective)
+        objectives = as_objectives(objective, constraints)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
         if not isinstance(termination, Termination):
             raise ConfigError(f"termination must be a Termination rule, got {termination!r}")
         estimator.check_space(space)
         self.space, self.strategy, self.estimator = space, strategy, estimator
-        self.objective, self.termination = objective, termination
-        self.storage = storage if storage is not None else InMemoryStorage()
+        self.objectives, self.termination = objectives, termination
+        self.storage: TrialStore = storage if storage is not None else InMemoryStorage()
         self._own_executor = executor is None
         self.executor = executor if executor is not None else SerialExecutor()
         self.seed = seed
-        self.config = experiment_config(space, strategy, estimator, objective, seed)
+        self.config = experiment_config(space, strategy, estimator, objectives, seed)
         self.id = experiment_id or default_experiment_id(self.config)
         self.meta = dict(meta or {})
         self._max_fid = getattr(estimator, "max_fidelity", None)
         strategy.bind_fidelities(getattr(estimator, "fidelities", None), self._max_fid)
-        strategy.setup(space, self.objective, seed=seed)  # validates hyper-parameters early
+        strategy.setup(space, self.objectives, seed=seed)  # validates hyper-parameters early
+
+    @property
+    def objective(self) -> Objectives:
+        """The run's objectives (primary's ``metric``/``mode``/``score`` read as before)."""
+        return self.objectives
 
     # ---------------------------------------------------------------------------------------
     def run(self, on_trial: Callable[[TrialRecord], None] | None = None) -> RunResult:
         """Run (or resume) until the termination rule says stop; returns the result."""
-        from naslab import __version__
-
-        meta = {"naslab": __version__, **run_environment(),
-                "termination": self.termination.describe(),
-                "executor": self.executor.describe(),
-                "optimum_test_acc": self.estimator.optimum("test_acc"),
-                "test_unavailable": self._test_unavailable(), **self.meta}
-        st, strategy, objective = self.storage, self.strategy, self.objective
-        st.open_experiment(self.id, self.config, meta)
-        strategy.setup(self.space, objective, seed=self.seed)
-
-        recorded = st.trials(self.id)
-        trials: list[TrialRecord] = []
-        cache: dict[tuple[Any, float | None], TrialRecord] = {}
-        inc: TrialRecord | None = None
-        cum_sim = 0.0
-        for rec in recorded:
-            if self.termination.done(Progress(len(trials), 0, cum_sim, rec.cum_wall_s)):
-                break
-            trials.append(rec)
-            cum_sim = rec.cum_simulated_s
-            if rec.status == "complete":
-                cache.setdefault((rec.arch.choices, rec.fidelity), rec)
-        resumed = len(trials)
-        if resumed < len(recorded):  # a smaller budget than what is recorded: report that prefix
-            return self._result(trials, resumed, trials[-1].cum_wall_s if trials else 0.0,
-                                "finished")
-        if trials:
-            inc = trials[trials[-1].incumbent_number] if trials[-1].incumbent_number is not None else None
-
-        n_asked, wall_before = 0, 0.0
-        pending: list[Task] = []
-        if recorded:
-            ckpt = st.checkpoint(self.id)
-            if ckpt is None:
-                raise StorageError(f"experiment {self.id!r} has trials but no checkpoint to resume "
-                                   f"from; start a new experiment id")
-            strategy.load_state_dict(ckpt["strategy"])
-            rs = ckpt["runner"]
-            n_asked, wall_before = int(rs["n_asked"]), float(rs["wall_s"])
-            for ticket, choices, fid, tseed in rs["pending"]:
-                arch = Architecture.from_json({"space": self.space.name, "choices": choices})
-                pending.append(Task(int(ticket), arch, fid, int(tseed)))
-
+        self._open()
+        recorded = self.storage.trials(self.id)
+        state, cut = self._replay(recorded)
+        if cut:  # a smaller budget than what is recorded: report that prefix
+            return self._result(state.trials, len(state.trials),
+                                state.trials[-1].cum_wall_s if state.trials else 0.0, "finished")
+        resumed = len(state.trials)
+        pending = self._restore(state) if recorded else []
         ex = self.executor
         ex.start(self.estimator)
-        inflight: dict[int, Task] = {}
         for task in pending:
             ex.submit(task)
-            inflight[task.ticket] = task
-        ready: list[tuple[Task, TaskResult]] = []
-        t0 = time.perf_counter()
+            state.inflight[task.ticket] = task
+        state.t0 = time.perf_counter()
         status = "finished"
-        term = self.termination
-        space = self.space
-        persistent = st.persistent
-
-        def checkpoint() -> dict[str, Any]:
-            return {
-                "strategy": strategy.state_dict(),
-                "runner": {
-                    "n_asked": n_asked,
-                    "wall_s": wall_before + time.perf_counter() - t0,
-                    "pending": [[t.ticket, list(t.arch.to_json()["choices"]), t.fidelity, t.seed]
-                                for t in inflight.values()],
-                },
-            }
-
         try:
-            while True:
-                prog = Progress(len(trials), len(inflight), cum_sim,
-                                wall_before + time.perf_counter() - t0)
-                asked_any = False
-                if not ready and not term.done(prog):
-                    free = ex.max_workers - len(inflight)
-                    left = term.trials_left(prog)
-                    if left is not None:
-                        free = min(free, left)
-                    if free > 0:
-                        for s in strategy.ask(free)[:free]:
-                            asked_any = True
-                            if isinstance(s, Suggestion):
-                                arch, fid = s.arch, s.fidelity
-                            else:
-                                arch, fid = s, None
-                            if fid is not None and self._max_fid is not None and fid >= self._max_fid:
-                                fid = None
-                            space.validate(arch)
-                            task = Task(n_asked, arch, fid, derive_seed(self.seed, n_asked))
-                            n_asked += 1
-                            hit = cache.get((arch.choices, fid))
-                            if hit is not None:
-                                now = time.time()
-                                ready.append((task, TaskResult(task.ticket, Evaluation(
-                                    hit.metrics, Cost(0.0, 0.0), hit.fidelity, hit.info), None,
-                                    now, now)))
-                            else:
-                                ex.submit(task)
-                                inflight[task.ticket] = task
-                if ready:
-                    batch, ready = ready, []
-                    reused = True
-                elif inflight:
-                    batch = [(inflight[r.ticket], r) for r in ex.wait()]
-                    reused = False
-                else:
-                    if term.done(prog):
-                        break
-                    if not asked_any:
-                        raise NaslabError(
-                            f"strategy {type(strategy).__name__} proposed nothing while no "
-                            f"evaluation was pending; it cannot make progress")
-                    continue
-                for task, res in batch:
-                    inflight.pop(task.ticket, None)
-                    if res.fatal is not None:
-                        raise res.fatal
-                    rec = self._make_record(len(trials), task, res, reused)
-                    cum_sim += rec.cost.simulated_s
-                    rec.cum_simulated_s = cum_sim
-                    rec.cum_wall_s = wall_before + time.perf_counter() - t0
-                    if rec.status == "complete":
-                        assert res.evaluation is not None
-                        full = rec.fidelity is None or self._max_fid is None or rec.fidelity >= self._max_fid
-                        if full and (inc is None or objective.better(rec.objective, inc.objective)):  # type: ignore[arg-type]
-                            inc = rec
-                        cache.setdefault((task.arch.choices, task.fidelity), rec)
-                        strategy.tell(task.arch, res.evaluation.without_test())
-                    else:
-                        strategy.tell_failed(task.arch, rec.error or "failed")
-                    if inc is not None:
-                        rec.incumbent_number = inc.number
-                        rec.incumbent_objective = inc.objective
-                        rec.incumbent_test = inc.metrics.get("test_acc")
-                    trials.append(rec)
-                    st.record_trial(self.id, rec, checkpoint if persistent else None)
-                    if on_trial is not None:
-                        on_trial(rec)
+            self._loop(state, on_trial)
         except KeyboardInterrupt:
             status = "interrupted"
             raise
@@ -336,8 +305,181 @@ class Experiment:
         finally:
             if self._own_executor:
                 ex.shutdown()
-            st.set_status(self.id, status)
-        return self._result(trials, resumed, wall_before + time.perf_counter() - t0, status)
+            self.storage.set_status(self.id, status)
+        return self._result(state.trials, resumed, state.wall(), status)
+
+    def _open(self) -> None:
+        """Open the experiment in storage (with this session's meta) and set the strategy up."""
+        from naslab import __version__
+
+        meta = {"naslab": __version__, **run_environment(),
+                "termination": self.termination.describe(),
+                "executor": self.executor.describe(),
+                "optimum_test_acc": self.estimator.optimum("test_acc"),
+                "test_unavailable": self._test_unavailable(), **self.meta}
+        self.storage.open_experiment(self.id, self.config, meta)
+        self.strategy.setup(self.space, self.objectives, seed=self.seed)
+
+    def _replay(self, recorded: list[TrialRecord]) -> tuple[_RunState, bool]:
+        """The state after the recorded trials this budget keeps; True when it keeps fewer
+        than are recorded (the run is then only reported, not continued)."""
+        k = prefix_length(self.termination, [r.cum_simulated_s for r in recorded],
+                          [r.cum_wall_s for r in recorded])
+        trials = recorded[:k] if k is not None else list(recorded)
+        cache: dict[tuple[Any, float | None], TrialRecord] = {}
+        for rec in trials:
+            if rec.status == "complete":
+                cache.setdefault((rec.arch.choices, rec.fidelity), rec)
+        last = trials[-1] if trials else None
+        inc = None
+        if last is not None and last.incumbent_number is not None:
+            inc = trials[last.incumbent_number]
+        state = _RunState(trials, cache, inc, last.cum_simulated_s if last else 0.0,
+                          self._restore_front(trials))
+        return state, len(trials) < len(recorded)
+
+    def _restore_front(self, trials: list[TrialRecord]) -> ParetoFront | None:
+        """The front after ``trials`` (None for a single-objective run)."""
+        if not self.objectives.is_multi:
+            return None
+        front = ParetoFront(self.objectives)
+        if trials and trials[-1].front is not None:
+            members = trials[-1].front
+        else:  # not stored: rebuild it from the trials
+            members = [t.number for t in trials if self._on_front(t)]
+        for n in members:
+            objs = trials[n].objectives
+            if objs is not None:
+                front.add(n, objs)
+        return front
+
+    def _restore(self, state: _RunState) -> list[Task]:
+        """Load the strategy and runner state from the checkpoint; the tasks that were
+        pending (to be resubmitted with their original ticket and seed)."""
+        ckpt = self.storage.checkpoint(self.id)
+        if ckpt is None:
+            raise StorageError(f"experiment {self.id!r} has trials but no checkpoint to resume "
+                               f"from; start a new experiment id")
+        self.strategy.load_state_dict(ckpt["strategy"])
+        rs = ckpt["runner"]
+        state.n_asked, state.wall_before = int(rs["n_asked"]), float(rs["wall_s"])
+        pending = []
+        for ticket, choices, fid, tseed in rs["pending"]:
+            arch = Architecture.from_json({"space": self.space.name, "choices": choices})
+            pending.append(Task(int(ticket), arch, fid, int(tseed)))
+        return pending
+
+    def _checkpoint(self, state: _RunState) -> dict[str, Any]:
+        """The strategy and runner state after the last recorded trial."""
+        return {
+            "strategy": self.strategy.state_dict(),
+            "runner": {
+                "n_asked": state.n_asked,
+                "wall_s": state.wall(),
+                "pending": [[t.ticket, list(t.arch.to_json()["choices"]), t.fidelity, t.seed]
+                            for t in state.inflight.values()],
+            },
+        }
+
+    def _loop(self, state: _RunState, on_trial: Callable[[TrialRecord], None] | None) -> None:
+        """Ask, evaluate, record, tell, until the termination rule says stop."""
+        term, ex = self.termination, self.executor
+        while True:
+            prog = Progress(len(state.trials), len(state.inflight), state.cum_sim, state.wall())
+            asked_any = False
+            if not state.ready and not term.done(prog):
+                asked_any = self._ask(state, prog)
+            if state.ready:
+                batch, state.ready = state.ready, []
+                reused = True
+            elif state.inflight:
+                batch = [(state.inflight[r.ticket], r) for r in ex.wait()]
+                reused = False
+            else:
+                if term.done(prog):
+                    break
+                if not asked_any:
+                    raise NaslabError(
+                        f"strategy {type(self.strategy).__name__} proposed nothing while no "
+                        f"evaluation was pending; it cannot make progress")
+                continue
+            for task, res in batch:
+                self._record(state, task, res, reused, on_trial)
+
+    def _ask(self, state: _RunState, prog: Progress) -> bool:
+        """Ask the strategy for as many proposals as there are free workers (and trials left);
+        answer those already evaluated from the run's record, submit the others. True when the
+        strategy proposed anything."""
+        free = self.executor.max_workers - len(state.inflight)
+        left = self.termination.trials_left(prog)
+        if left is not None:
+            free = min(free, left)
+        if free <= 0:
+            return False
+        asked_any = False
+        for s in self.strategy.ask(free)[:free]:
+            asked_any = True
+            if isinstance(s, Suggestion):
+                arch, fid = s.arch, s.fidelity
+            else:
+                arch, fid = s, None
+            if fid is not None and self._max_fid is not None and fid >= self._max_fid:
+                fid = None
+            self.space.validate(arch)
+            task = Task(state.n_asked, arch, fid, derive_seed(self.seed, state.n_asked))
+            state.n_asked += 1
+            hit = state.cache.get((arch.choices, fid))
+            if hit is not None:
+                now = time.time()
+                state.ready.append((task, TaskResult(task.ticket, Evaluation(
+                    hit.metrics, Cost(0.0, 0.0), hit.fidelity, hit.info), None, now, now)))
+            else:
+                self.executor.submit(task)
+                state.inflight[task.ticket] = task
+        return asked_any
+
+    def _record(self, state: _RunState, task: Task, res: TaskResult, reused: bool,
+                on_trial: Callable[[TrialRecord], None] | None) -> None:
+        """Record one result (trial row + checkpoint in one transaction) and tell the strategy."""
+        state.inflight.pop(task.ticket, None)
+        if res.fatal is not None:
+            raise res.fatal
+        rec = self._make_record(len(state.trials), task, res, reused)
+        state.cum_sim += rec.cost.simulated_s
+        rec.cum_simulated_s = state.cum_sim
+        rec.cum_wall_s = state.wall()
+        if rec.status == "complete":
+            assert res.evaluation is not None
+            if self._on_front(rec):
+                val, best = rec.objective, None if state.inc is None else state.inc.objective
+                if val is not None and (best is None or self.objectives.better(val, best)):
+                    state.inc = rec
+                if state.front is not None:
+                    assert rec.objectives is not None
+                    state.front.add(rec.number, rec.objectives)
+            state.cache.setdefault((task.arch.choices, task.fidelity), rec)
+            self.strategy.tell(task.arch, res.evaluation.without_test())
+        else:
+            self.strategy.tell_failed(task.arch, rec.error or "failed")
+        if state.inc is not None:
+            rec.incumbent_number = state.inc.number
+            rec.incumbent_objective = state.inc.objective
+            rec.incumbent_test = state.inc.metrics.get("test_acc")
+        if state.front is not None:
+            rec.front = state.front.numbers()
+            rec.hypervolume = state.front.hypervolume()
+        state.trials.append(rec)
+        ckpt = functools.partial(self._checkpoint, state) if self.storage.persistent else None
+        self.storage.record_trial(self.id, rec, ckpt)
+        if on_trial is not None:
+            on_trial(rec)
+
+    def _on_front(self, rec: TrialRecord) -> bool:
+        """Whether a trial competes for the incumbent and the front: complete, feasible, at
+        the estimator's full fidelity."""
+        if rec.status != "complete" or rec.feasible is False:
+            return False
+        return rec.fidelity is None or self._max_fid is None or rec.fidelity >= self._max_fid
 
     def _make_record(self, number: int, task: Task, res: TaskResult, reused: bool) -> TrialRecord:
         if res.evaluation is None:
@@ -346,10 +488,14 @@ class Experiment:
                                error=res.error, started=res.started, finished=res.finished)
         ev = res.evaluation
         metrics = {k: float(v) for k, v in ev.metrics.items()}
+        obj = self.objectives
+        primary = obj.primary.value(ev)
+        values = (primary,) if len(obj.objectives) == 1 else (primary, *obj.values(ev)[1:])
         return TrialRecord(number=number, arch=task.arch, status="complete", metrics=metrics,
-                           objective=self.objective.value(ev), fidelity=task.fidelity,
+                           objective=primary, fidelity=task.fidelity,
                            seed=task.seed, cost=ev.cost, reused=reused, started=res.started,
-                           finished=res.finished, info=dict(ev.info))
+                           finished=res.finished, info=dict(ev.info), objectives=values,
+                           feasible=obj.feasible(ev) if obj.constraints else True)
 
     def _test_unavailable(self) -> str | None:
         """Why the estimator reports no test accuracy (None when it does)."""
@@ -361,7 +507,7 @@ class Experiment:
     def _result(self, trials: list[TrialRecord], resumed: int, wall: float, status: str) -> RunResult:
         opt = self.estimator.optimum("test_acc")
         reason = self._test_unavailable()
-        return RunResult(self.id, trials, self.objective, opt, resumed, wall, status, reason,
+        return RunResult(self.id, trials, self.objectives, opt, resumed, wall, status, reason,
                          json.loads(_canon(self.config)))
 
 
@@ -369,8 +515,7 @@ def load_result(storage: Storage, experiment_id: str) -> RunResult:
     """A RunResult rebuilt from storage alone (for ``naslab show`` and reports)."""
     info = storage.experiment(experiment_id)
     trials = storage.trials(experiment_id)
-    obj = info.config.get("objective", {})
-    return RunResult(experiment_id, trials, Objective(obj.get("metric", "val_acc"), obj.get("mode", "max")),
+    return RunResult(experiment_id, trials, Objectives.from_describe(info.config.get("objective")),
                      info.meta.get("optimum_test_acc"), 0,
                      trials[-1].cum_wall_s if trials else 0.0, info.status,
                      info.meta.get("test_unavailable"), info.config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,11 @@ class Progress:
 
 
 class Termination(ABC):
-    """A stopping rule, checked by the runner before it starts a new trial."""
+    """A stopping rule, checked by the runner before it starts a new trial.
+
+    Rules are monotone: once ``done`` for some progress, ``done`` for any progress that has
+    spent at least as much (every rule here is); :func:`prefix_length` relies on it.
+    """
 
     @abstractmethod
     def done(self, progress: Progress) -> bool:
@@ -130,3 +135,36 @@ def termination_from_dict(d: dict[str, Any]) -> Termination:
         raise ConfigError(f"unknown termination key(s) {sorted(unknown)}; expected max_trials, "
                           f"max_simulated_s, max_wall_s")
     return make_termination(d.get("max_trials"), d.get("max_simulated_s"), d.get("max_wall_s"))
+
+
+def prefix_length(term: Termination, cum_simulated_s: Sequence[float],
+                  cum_wall_s: Sequence[float]) -> int | None:
+    """How many of a run's recorded trials a run under ``term`` keeps.
+
+    ``cum_simulated_s`` / ``cum_wall_s``: the cumulative costs after each recorded trial.
+    Trial ``k`` is kept when the rule is not yet met before it starts (``k`` trials done, the
+    simulated cost of the first ``k``, the wall time recorded with trial ``k``), exactly as the
+    runner decides when it replays recorded trials under a smaller budget. Returns the first
+    ``k`` at which the rule is met, ``len`` when it is met only after the last recorded trial,
+    and None when the budget is not reached (the run must go on). O(log n): the progress is
+    cumulative and rules are monotone, so "met" flips once.
+    """
+    sim, wall = cum_simulated_s, cum_wall_s
+    n = len(sim)
+    if len(wall) != n:
+        raise ConfigError(f"prefix_length needs one wall time per simulated cost, got {n} "
+                          f"simulated and {len(wall)} wall values")
+
+    def done(k: int) -> bool:  # is the budget met before trial k starts?
+        return term.done(Progress(k, 0, sim[k - 1] if k else 0.0, wall[k]))
+
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if done(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    if lo < n:
+        return lo
+    return n if term.done(Progress(n, 0, sim[-1] if n else 0.0, wall[-1] if n else 0.0)) else None

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from naslab.errors import ConfigError
-from naslab.estimators.base import Evaluation, Objective
+from naslab.estimators.base import Evaluation, Objective, Objectives, as_objectives
 from naslab.spaces.base import Architecture, SearchSpace
 
 
@@ -26,7 +26,8 @@ class Strategy(ABC):
     """
 
     space: SearchSpace
-    objective: Objective
+    #: the run's objectives; ``.score(ev)`` / ``.better`` / ``.metric`` are the primary's
+    objective: Objectives
     rng: np.random.Generator
     #: the estimator's fidelities, set by :meth:`bind_fidelities` (None: unknown / any value)
     estimator_fidelities: tuple[float, ...] | None = None
@@ -45,10 +46,10 @@ class Strategy(ABC):
                                      else tuple(sorted(float(f) for f in fidelities)))
         self.estimator_max_fidelity = None if max_fidelity is None else float(max_fidelity)
 
-    def setup(self, space: SearchSpace, objective: Objective, *, seed: int) -> None:
-        """Bind to a space and objective; called once by the runner before the first ask."""
+    def setup(self, space: SearchSpace, objective: Objective | Objectives, *, seed: int) -> None:
+        """Bind to a space and objective(s); called once by the runner before the first ask."""
         self.space = space
-        self.objective = objective
+        self.objective = as_objectives(objective)
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
         self._setup()
