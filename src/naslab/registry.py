@@ -58,7 +58,7 @@ def register(kind: str, name: str, *, aliases: tuple[str, ...] = ()) -> Callable
         for a in aliases:
             _aliases[kind][a] = name
         try:
-            obj.registry_name = name  # type: ignore[attr-defined]
+            setattr(obj, "registry_name", name)  # noqa: B010 - any registered object
         except (AttributeError, TypeError):  # pragma: no cover - builtins
             pass
         return obj

@@ -172,8 +172,10 @@ class GCNPredictor(Predictor):
         else:
             z = np.zeros((len(archs), 0), dtype=np.float32)
         dev = torch.device(self.device)
-        return tuple(torch.from_numpy(np.ascontiguousarray(t, dtype=np.float32)).to(dev)  # type: ignore[return-value]
-                     for t in (af, ab, x, mask, z))
+        af_t, ab_t, x_t, mask_t, z_t = (
+            torch.from_numpy(np.ascontiguousarray(t, dtype=np.float32)).to(dev)
+            for t in (af, ab, x, mask, z))
+        return af_t, ab_t, x_t, mask_t, z_t
 
     def _fit(self, archs: list[Architecture], y: np.ndarray) -> None:
         import torch

@@ -57,8 +57,8 @@ class RandomForestPredictor(EncodedPredictor):
             raise ConfigError(f"random forest: {exc}") from None
 
     def _predict_x(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X)  # type: ignore[no-any-return]
+        return np.asarray(self.model_.predict(X), dtype=np.float64)
 
     def _predict_std_x(self, X: np.ndarray) -> np.ndarray:
         per_tree = np.stack([t.predict(X) for t in self.model_.estimators_])
-        return per_tree.std(axis=0)  # type: ignore[no-any-return]
+        return np.asarray(per_tree.std(axis=0), dtype=np.float64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,7 @@ class Strategy(ABC):
         """Validate hyper-parameters and initialise state (subclasses)."""
 
     @abstractmethod
-    def ask(self, n: int = 1) -> list[Architecture]:
+    def ask(self, n: int = 1) -> Sequence[Architecture | Suggestion]:
         """Up to ``n`` architectures to evaluate next; ``[]`` while waiting for results."""
 
     @abstractmethod

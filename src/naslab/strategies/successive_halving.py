@@ -190,7 +190,7 @@ class _MultiFidelity(Strategy):
             self._rung, self._asked, self._told = nxt, 0, 0
 
     # ask / tell ----------------------------------------------------------------------------
-    def ask(self, n: int = 1) -> list[Suggestion]:  # type: ignore[override]
+    def ask(self, n: int = 1) -> list[Suggestion]:
         out: list[Suggestion] = []
         fid = self._rungs[self._rung]
         while len(out) < n and self._asked < len(self._members):
