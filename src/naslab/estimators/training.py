@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from naslab.errors import ConfigError
+from naslab.errors import ConfigError, check_int
 from naslab.estimators.base import Cost, Estimator, Evaluation
 from naslab.nn.protocol import (
     ANNEALS,
@@ -93,13 +93,9 @@ class TrainingEstimator(Estimator):
         self.protocol = get_protocol(protocol, **overrides)
         self.data_dir = None if data_dir in (None, "") else str(data_dir)
         self.device = _check_device(device)
-        if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
-            raise ConfigError(f"split_seed must be a non-negative integer, got {split_seed!r}")
-        if num_threads is not None and (isinstance(num_threads, bool) or
-                                        not isinstance(num_threads, int) or num_threads < 1):
-            raise ConfigError(f"num_threads must be a positive integer, got {num_threads!r}")
-        self.split_seed = split_seed
-        self.num_threads = num_threads
+        self.split_seed = check_int("split_seed", split_seed, minimum=0)
+        self.num_threads = None if num_threads is None else check_int("num_threads", num_threads,
+                                                                       minimum=1)
         self.data_kw: dict[str, Any] = {"val_fraction": val_fraction,
                                         "test_fraction": test_fraction, "n_train": n_train,
                                         "n_val": n_val, "n_test": n_test}

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from naslab.errors import ConfigError, did_you_mean
+from naslab.errors import ConfigError, check_float, check_int, did_you_mean
 
 __all__ = ["Protocol", "PROTOCOLS", "get_protocol", "load_protocol_file", "lr_at", "TrainResult",
            "AUGMENTS", "SCHEDULES", "ANNEALS"]
@@ -73,16 +73,15 @@ class Protocol:
     overrides: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        where = f"protocol {self.name!r}: "
+
         def pos_int(name: str, v: Any, minimum: int = 1) -> None:
-            if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-                raise ConfigError(f"protocol {self.name!r}: {name} must be an integer >= "
-                                  f"{minimum}, got {v!r}")
+            # normalised in place (numpy integers become ints; the hash reads plain ints)
+            object.__setattr__(self, name, check_int(where + name, v, minimum=minimum,
+                                                     expected=f"an integer >= {minimum}"))
 
         def num(name: str, v: Any, minimum: float = 0.0) -> None:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                    or v < minimum:
-                raise ConfigError(f"protocol {self.name!r}: {name} must be a number >= "
-                                  f"{minimum:g}, got {v!r}")
+            check_float(where + name, v, minimum=minimum, finite=True)
 
         for n in ("epochs", "batch_size", "C", "eval_batch_size", "version"):
             pos_int(n, getattr(self, n))

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from naslab.predictors.base import EncodedPredictor, check_pos_int
+from naslab.errors import check_int
+from naslab.predictors.base import EncodedPredictor
 from naslab.registry import register
 
 
@@ -40,8 +41,8 @@ class RandomForestPredictor(EncodedPredictor):
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_pos_int("n_estimators", self.n_estimators)
-        check_pos_int("min_samples_leaf", self.min_samples_leaf)
+        check_int("n_estimators", self.n_estimators, minimum=1)
+        check_int("min_samples_leaf", self.min_samples_leaf, minimum=1)
 
     def _fit_x(self, X: np.ndarray, y: np.ndarray) -> None:
         from sklearn.ensemble import RandomForestRegressor

@@ -176,7 +176,7 @@ def init_worker_process(threads: int) -> None:
 def check_workers(workers: object) -> int:
     from naslab.errors import check_int
 
-    return check_int("workers (--workers)", workers, minimum=1)
+    return check_int("workers (--workers)", workers, minimum=1, expected=">= 1")
 
 
 def _pickled_estimator(estimator: Estimator) -> bytes:

@@ -107,12 +107,6 @@ class Strategy(ABC):
         return f"{type(self).__name__}({args})"
 
 
-def positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 class Suggestion:
     """An architecture to evaluate at a given fidelity (for multi-fidelity strategies).
 
