@@ -30,7 +30,7 @@ KIND_PACKAGES: dict[str, str] = {
     "estimator": "naslab.estimators",
     "strategy": "naslab.strategies",
     "predictor": "naslab.predictors",
-    "executor": "naslab.runner",
+    "executor": "naslab.runner.executors",
     "dataset": "naslab.data",
     "proxy": "naslab.estimators",
     "oneshot": "naslab.oneshot",
