@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from naslab.benchmarks import DEFAULT_BENCHMARK
 from naslab.errors import ConfigError, NaslabError, check_float, check_int, did_you_mean
 from naslab.estimators.base import Objective
 from naslab.runner.executors import make_executor
@@ -117,6 +118,52 @@ class CompareConfig:
     def n_runs(self) -> int:
         return len(self.strategies) * len(self.seeds) * len(self.targets)
 
+    def override(self, *, storage: str | None = None, commit: str | None = None,
+                 executor: str | None = None, workers: int | None = None,
+                 address: str | None = None, level: str | None = None,
+                 data_dir: str | None = None) -> None:
+        """Apply command-line overrides (None = keep the config's), checked as the config's
+        own values are: another executor name starts from that executor's defaults."""
+        if storage is not None:
+            self.storage = storage
+        if commit is not None:
+            if commit not in COMMIT_MODES:
+                raise ConfigError(f"--commit must be one of {', '.join(COMMIT_MODES)}, got "
+                                  f"{commit!r}{did_you_mean(commit, COMMIT_MODES)}")
+            self.commit = commit
+        if data_dir is not None:
+            self.data_dir = data_dir
+        if executor is None and workers is None and address is None and level is None:
+            if commit is not None and self.executor.get("level") == "runs":
+                check_run_level(self.executor, self.commit, self.targets, "--commit")
+            return
+        e = dict(self.executor)
+        if executor is not None and executor != e["name"]:
+            e = {"name": executor, "workers": None, "address": None, "params": {},
+                 "level": "trials"}
+        if workers is not None:
+            e["workers"] = workers
+        if address is not None:
+            e["address"] = address
+        if level is not None:
+            if level not in LEVELS:
+                raise ConfigError(f"--level must be one of {', '.join(LEVELS)}, got {level!r}"
+                                  f"{did_you_mean(level, LEVELS)}")
+            e["level"] = level
+        make_executor(e["name"], workers=e["workers"], address=e["address"], **e["params"])
+        if e.get("level") == "runs":
+            check_run_level(e, self.commit, self.targets, "--level runs")
+        self.executor = e
+
+    def plan(self) -> dict[str, Any]:
+        """What would run (``naslab compare --check``)."""
+        return {"group": self.name, "storage": self.storage, "commit": self.commit_mode,
+                "runs": self.n_runs, "strategies": [s.label for s in self.strategies],
+                "seeds": len(self.seeds), "targets": [t.label for t in self.targets],
+                "budget": self.budget, "executor": self.executor["name"],
+                "level": self.executor.get("level", "trials"),
+                "retrain": None if self.retrain is None else self.retrain.describe()}
+
 
 def _where(ctx: str, key: str) -> str:
     return f"{ctx}.{key}" if ctx else key
@@ -181,11 +228,11 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
 
     Keys (``*`` = required)::
 
-        name: nb201-cifar10          # group id in storage (default: compare-<hash of config>)
-        space: nb201                 # default nb201
+        name: my-comparison          # group id in storage (default: compare-<hash of config>)
+        space: SPACE                 # default naslab.spaces.DEFAULT_SPACE
         strategies*: [re, ls, {name: reinforce, params: {lr: 0.05}, label: reinforce-lr05}]
         seeds*: 10                   # seeds 0..9, or a list [0, 3, 7]
-        targets*: [nb201/cifar10, {benchmark: nb201/cifar100, val: mean},
+        targets*: [NAME/DATASET, {benchmark: NAME/DATASET2, val: mean},
                    {estimator: train, params: {dataset: digits, epochs: 3}, label: digits}]
         budget*: {trials: 150, simulated_hours: 50, wall_s: 600}   # any of them; first hit stops
         objective: val_acc           # or {metric: val_acc, mode: max}
@@ -227,7 +274,7 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
             raise ConfigError(f"{source}: missing required key {req!r}")
     if "targets" not in d and "benchmarks" not in d:
         raise ConfigError(f"{source}: missing required key 'targets' (e.g. targets: "
-                          f"[nb201/cifar10])")
+                          f"[{DEFAULT_BENCHMARK}])")
 
     space = d.get("space", DEFAULT_SPACE)
     if not isinstance(space, str):
@@ -279,7 +326,8 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     if isinstance(raw_t, str):
         raw_t = [raw_t]
     if not isinstance(raw_t, list) or not raw_t:
-        raise ConfigError(f"{source}: {tkey} must be a non-empty list such as [nb201/cifar10] "
+        raise ConfigError(f"{source}: {tkey} must be a non-empty list such as "
+                          f"[{DEFAULT_BENCHMARK}] "
                           f"or [{{estimator: train, params: {{dataset: digits}}}}], got {raw_t!r}")
     targets: list[TargetSpec] = []
     for i, item in enumerate(raw_t):
@@ -304,7 +352,7 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
                 params["val"] = item["val"]
             default_label = None
         else:
-            raise ConfigError(f"{source}: {ctx} needs 'benchmark' (e.g. nb201/cifar10) or "
+            raise ConfigError(f"{source}: {ctx} needs 'benchmark' (e.g. {DEFAULT_BENCHMARK}) or "
                               f"'estimator' (a registered estimator name)")
         if check_components:
             cls = registry.get("estimator", est_name)
