@@ -245,7 +245,7 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     unknown component names raise ConfigError naming the key, what was expected and what was
     received.
     """
-    import yaml  # type: ignore[import-untyped,unused-ignore]
+    import yaml
 
     from naslab import registry
 
