@@ -240,11 +240,16 @@ def _run_with_progress(run: Any, show: bool) -> Any:
     if not show:
         return run.run()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
 
-    cols = [TextColumn("[bold]{task.fields[label]}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TextColumn("{task.fields[info]}")]
-    with Progress(*cols, console=_err_console(), transient=False) as prog:
-        task = prog.add_task("epochs", total=run.epochs, label=run.id, info="")
+    # the epoch count and time stay whole; the metrics and the derived arch are cut to fit
+    cols = [TextColumn("[bold]{task.fields[label]}"), BarColumn(bar_width=20),
+            MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}",
+                       table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1))]
+    with Progress(*cols, console=_err_console(), transient=False, expand=True) as prog:
+        done = len(run.storage.records(run.id, "oneshot_epoch"))  # recorded before (a resume)
+        task = prog.add_task("epochs", total=run.epochs, completed=done, label=run.name, info="")
 
         def on_epoch(rec: dict[str, Any]) -> None:
             prog.update(task, completed=int(rec["epoch"]) + 1, info=_epoch_info(rec))

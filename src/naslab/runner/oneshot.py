@@ -481,9 +481,12 @@ class OneShotRun:
             if not isinstance(k, str) or k.startswith(TEST_PREFIX):
                 raise ConfigError(f"{what} returned metric {k!r}: one-shot methods never see "
                                   f"test data (test metrics come from the final estimator)")
-            if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(v, "__float__"):
-                raise ConfigError(f"{what} returned {k}={v!r}, expected a number")
-            out[k] = float(v)
+            try:
+                if isinstance(v, (bool, str)):
+                    raise TypeError
+                out[k] = float(v)
+            except (TypeError, ValueError, RuntimeError):
+                raise ConfigError(f"{what} returned {k}={v!r}, expected a number") from None
         return out
 
     def _check_archs(self, archs: Any, call: str) -> list[Architecture]:
