@@ -288,11 +288,11 @@ def test_bad_arguments() -> None:
     with pytest.raises(ConfigError, match="OneShotMethod"):
         OneShotRun(SPACE, object(), dataset=DATA, protocol="cpu",  # type: ignore[arg-type]
                    estimator=SyntheticEstimator())
-    with pytest.raises(ConfigError, match="16x16"):
-        OneShotRun(SPACE, TinyShared(), dataset=DATA, protocol="cpu", estimator=SyntheticEstimator(),
-                   storage=InMemoryStorage()).__class__(
-            SPACE, TinyShared(), dataset=DATA, estimator=SyntheticEstimator(),
-            protocol=__import__("naslab.nn.protocol", fromlist=["x"]).get_protocol("cpu", image_size=16))
+    from naslab.nn.protocol import get_protocol
+
+    with pytest.raises(ConfigError, match="16x16"):  # the data must be shaped for the protocol
+        OneShotRun(SPACE, TinyShared(), dataset=DATA, estimator=SyntheticEstimator(),
+                   protocol=get_protocol("cpu", image_size=16))
     with pytest.raises(ConfigError, match="device"):
         OneShotRun(SPACE, TinyShared(), dataset=DATA, protocol="cpu", estimator=SyntheticEstimator(),
                    device="tpu")
@@ -334,3 +334,33 @@ def test_default_final_estimator_is_the_spaces_benchmark_else_training(data_dir:
     est2, why2 = default_final_estimator(ToyGrid(), "digits", proto, n_train=200)
     assert isinstance(est2, TrainingEstimator) and est2.protocol == proto and "no tabular" in why2
     assert est2.data_kw["n_train"] == 200
+
+
+def test_a_checkpoint_that_fails_to_write_takes_its_record_with_it(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The epoch record and the checkpoint blob are one transaction: when writing the blob of
+    epoch 1 fails, epoch 1's record is rolled back too, and the rerun redoes epoch 1."""
+    import sqlite3
+
+    ref = make(InMemoryStorage()).run()
+    st = SQLiteStorage(tmp_path / "os.db")
+    real, calls = sqlite3.Binary, []
+
+    def flaky(data: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(data)
+
+    monkeypatch.setattr(sqlite3, "Binary", flaky)
+    run = make(st)
+    with pytest.raises(OSError, match="disk full"):
+        run.run()
+    monkeypatch.setattr(sqlite3, "Binary", real)
+    assert [r["epoch"] for r in st.records(run.id, "oneshot_epoch")] == [0]
+    ckpt = read_checkpoint(st, run.id)
+    assert ckpt is not None and ckpt["runner"]["epoch"] == 0
+    trained: list[int] = []
+    res = make(st).run(on_epoch=lambda r: trained.append(r["epoch"]))
+    assert trained == [1, 2] and outcome(res) == outcome(ref)
+    st.close()
