@@ -28,6 +28,7 @@ from naslab.cli.main import (
     parse_params,
 )
 from naslab.errors import ConfigError, DataError, check_int, did_you_mean
+from naslab.nn.protocol import PROTOCOLS
 
 oneshot_app = typer.Typer(help="One-shot NAS: train once, derive architectures.",
                           add_completion=False, rich_markup_mode="markdown")
@@ -53,7 +54,8 @@ def oneshot(
     epochs: Optional[int] = typer.Option(None, help="Training epochs (default: the protocol's)."),
     seed: int = typer.Option(0, help="Seed of the whole run (method, final scoring)."),
     protocol: str = typer.Option(
-        "cpu", help="Training protocol: a name (cpu, nb201) or a YAML file with 'name' and fields."),
+        "cpu", help=f"Training protocol: {' | '.join(PROTOCOLS)}, or a YAML file with 'name' "
+                    f"and fields."),
     set_: Optional[list[str]] = typer.Option(
         None, "--set", "-s", help="Protocol field KEY=VALUE (repeatable), e.g. -s C=16 -s N=5."),
     data_param: Optional[list[str]] = typer.Option(
