@@ -257,9 +257,11 @@ def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
         cols = store.trial_columns(e.id, ("incumbent_objective", "incumbent_test", "front"))
         n = len(cols["front"])
         est = e.config.get("estimator") or {}
+        target = est.get("benchmark") or est.get("estimator") or e.config.get("dataset")
+        if e.kind == "oneshot":  # the data the method trained on (the estimator only scores)
+            target = (e.config.get("dataset") or {}).get("dataset")
         row: dict[str, Any] = {
-            "id": e.id, "status": e.status, "strategy": _name_of(e.config),
-            "target": est.get("benchmark") or est.get("estimator") or e.config.get("dataset"),
+            "id": e.id, "status": e.status, "strategy": _name_of(e.config), "target": target,
             "seed": e.config.get("seed"), "trials": e.n_trials,
             "best_val": cols["incumbent_objective"][-1] if n else None,
             "best_test": cols["incumbent_test"][-1] if n else None,
@@ -269,6 +271,8 @@ def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
         if obj.is_multi:
             row["objectives"] = [o.metric for o in obj]
             row["front"] = len(cols["front"][-1] or []) if n else 0
+        if e.kind == "oneshot":  # trials = the derived archs scored; epochs = the trace
+            row["epochs"] = len(store.records(e.id, "oneshot_epoch"))
         rows.append(row)
     store.close()
     if output == "json":
@@ -285,7 +289,9 @@ def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
               "trials", "best val", "test", *(["front"] if fronts else []))
     for r in rows:
         t.add_row(r["id"], r["status"], *([r["kind"]] if kinds else []), r["strategy"],
-                  str(r["target"]), str(r["seed"]), str(r["trials"]), _fmt(r["best_val"]),
+                  str(r["target"]), str(r["seed"]),
+                  str(r["trials"]) if "epochs" not in r else f"{r['trials']} ({r['epochs']} ep)",
+                  _fmt(r["best_val"]),
                   _fmt(r["best_test"]), *([str(r.get("front", ""))] if fronts else []))
     _out_console().print(t)
 
@@ -300,6 +306,10 @@ def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `nasl
 
     store = SQLiteStorage(storage, readonly=True)
     try:
+        if store.experiment(experiment_id).kind == "oneshot":
+            from naslab.cli.cmd_oneshot import show_oneshot
+
+            return show_oneshot(store, experiment_id, storage, output)
         result = load_result(store, experiment_id)
     finally:
         store.close()
