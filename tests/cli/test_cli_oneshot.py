@@ -72,7 +72,7 @@ def test_oneshot_text_summary_progress_and_training_fallback(tmp_path: Path) -> 
 @pytest.mark.parametrize("args, message", [
     (["--method", "rando"], "did you mean 'random'"),
     ([], "--method is required"),
-    (["--method", "random", "--epochs", "0"], "--epochs must be >= 1"),
+    (["--method", "random", "--epochs", "0"], "--epochs must be a positive integer"),
     (["--method", "random", "--dataset", "cifar10", "--dataset-dir", "/nonexistent"], "cifar"),
     (["--method", "random", "--dataset", "fashion"], "'fashion-mnist'?"),
     (["--method", "random", "-m", "top=2"], "did you mean 'top_k'"),

@@ -46,7 +46,7 @@ def test_the_interface_is_abstract_and_describes_itself() -> None:
     m = registry.create("oneshot", "random", top_k=3)
     assert m.describe() == {"method": "random", "params": {"arch_epochs": 1, "top_k": 3}}
     assert registry.get("oneshot", "random-standalone") is type(m)
-    with pytest.raises(ConfigError, match="top_k must be >= 1"):
+    with pytest.raises(ConfigError, match="top_k must be a positive integer"):
         registry.create("oneshot", "random", top_k=0)
 
 

@@ -281,9 +281,9 @@ def test_what_a_method_returns_is_checked() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ConfigError, match="epochs must be >= 1"):
+    with pytest.raises(ConfigError, match="epochs must be a positive integer"):
         make(InMemoryStorage(), epochs=0)
-    with pytest.raises(ConfigError, match="seed must be >= 0"):
+    with pytest.raises(ConfigError, match="seed must be a non-negative integer"):
         make(InMemoryStorage(), seed=-1)
     with pytest.raises(ConfigError, match="OneShotMethod"):
         OneShotRun(SPACE, object(), dataset=DATA, protocol="cpu",  # type: ignore[arg-type]
