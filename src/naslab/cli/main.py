@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
@@ -296,6 +297,11 @@ def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
     _out_console().print(t)
 
 
+#: how ``naslab show`` prints an experiment of another kind than a search (a ``cmd_*`` module
+#: that adds such a kind registers its printer here: main never imports the command modules)
+SHOW_BY_KIND: dict[str, Callable[[Any, str, Path, str], None]] = {}
+
+
 @app.command()
 def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `naslab runs`)."),
          storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
@@ -306,10 +312,9 @@ def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `nasl
 
     store = SQLiteStorage(storage, readonly=True)
     try:
-        if store.experiment(experiment_id).kind == "oneshot":
-            from naslab.cli.cmd_oneshot import show_oneshot
-
-            return show_oneshot(store, experiment_id, storage, output)
+        shower = SHOW_BY_KIND.get(store.experiment(experiment_id).kind)
+        if shower is not None:
+            return shower(store, experiment_id, storage, output)
         result = load_result(store, experiment_id)
     finally:
         store.close()
