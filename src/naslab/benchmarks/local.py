@@ -53,6 +53,9 @@ def read_file(path: Path) -> dict[str, Any]:
         text = path.read_text()
     except OSError as exc:
         raise DataError(f"cannot read local benchmark file {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a naslab local benchmark file (not text; write one "
+                        f"with `naslab bench build`)") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

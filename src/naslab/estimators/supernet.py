@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from naslab.errors import ConfigError, check_int
+from naslab.errors import ConfigError, DataError, check_int
 from naslab.estimators.base import Cost, Estimator, Evaluation
 from naslab.registry import register
 from naslab.spaces.base import Architecture, SearchSpace
@@ -78,12 +78,15 @@ class SupernetEstimator(Estimator):
                  batch_size: int = 128, recalibration_seed: int = 0, test: bool = True,
                  device: str = "cpu", num_threads: int | None = 1) -> None:
         from naslab import registry
-        from naslab.nn.supernet import read_checkpoint
 
         if not isinstance(checkpoint, (str, Path)) or not str(checkpoint):
             raise ConfigError(f"the supernet estimator needs checkpoint=PATH (a supernet "
                               f"checkpoint file), got {checkpoint!r}")
         path = Path(checkpoint).expanduser()
+        if not path.is_file():  # before importing torch: a quick answer to a typo
+            raise DataError(f"supernet checkpoint {path} does not exist")
+        from naslab.nn.supernet import read_checkpoint
+
         blob = read_checkpoint(path)  # DataError when missing / not a checkpoint
         self.checkpoint = str(path)
         self.checkpoint_hash = _file_hash(path)
