@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from naslab.benchmarks import DEFAULT_BENCHMARK
 from naslab.cli.main import main
 from naslab.spaces import DEFAULT_SPACE
 from naslab.spaces.base import get_space
@@ -71,7 +72,7 @@ def test_bench_fidelity_against_a_local_and_a_tabular_reference(
     ref = write_doc(tmp_path / "ref.json")
     figs = tmp_path / "figs"
     d = json.loads(run(capsys, "bench", "fidelity", "--checkpoint", str(checkpoint),
-                       "-r", f"local:{ref}", "-r", "nb201/cifar10", "--data-dir", str(data_dir),
+                       "-r", f"local:{ref}", "-r", DEFAULT_BENCHMARK, "--data-dir", str(data_dir),
                        "-e", "recalibration_batches=2", "--n-boot", "50",
                        "--figure-dir", str(figs), "--out", str(tmp_path / "f.json"),
                        "--output", "json", "--no-progress"))
