@@ -321,12 +321,8 @@ def build_benchmark(out: str | Path, *, space: str | SearchSpace, dataset: str,
         finally:
             if executor is None:
                 ex.shutdown()
-        complete = len(runs) == total and not failures
-        ceiling = None
-        if len({(r["arch"], r["seed"]) for r in runs}) == total:
-            complete = True
-            ceiling = noise_ceilings({**header, "runs": runs}, n_boot=n_boot)
-            failures = []
+        complete = len({(r["arch"], r["seed"]) for r in runs}) == total
+        ceiling = noise_ceilings({**header, "runs": runs}, n_boot=n_boot) if complete else None
         save(complete, ceiling)
         return BuildResult(path, complete, len(archs), seed_list, trained, len(runs), failures,
                            float(build["wall_s"]), ceiling)
