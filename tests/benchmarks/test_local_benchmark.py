@@ -15,9 +15,8 @@ from naslab.benchmarks.local import LocalBenchmark
 from naslab.errors import ConfigError, DataError, InvalidArchitectureError
 from naslab.runner.bench_build import select_archs
 from naslab.seeding import run_for_seed
-from naslab.spaces.base import get_space
 
-from local_bench_files import E, N, SEEDS, SPACE, val_of, write_doc
+from local_bench_files import N, SEEDS, SPACE, val_of, write_doc
 
 
 @pytest.fixture()
