@@ -375,7 +375,8 @@ def query(arch: str = typer.Argument(..., help="Architecture in the space's nota
         "benchmark": bench.name, "val_acc_runs": runs,
         "val_acc_mean": sum(runs) / len(runs),
         "test_acc": bench.query(i, "test_acc") if bench.has_test else None,
-        "params_m": bench.query(i, "params_m"), "latency_ms": bench.query(i, "latency_ms"),
+        "params_m": bench.query(i, "params_m"),
+        "latency_ms": bench.query(i, "latency_ms") if "latency_ms" in bench.metrics else None,
         "train_time_s": bench.query(i, "train_time_s"),
     }
     if output == "json":
