@@ -155,13 +155,16 @@ def render(args: argparse.Namespace) -> str:
     by: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for r in rows:
         by.setdefault((r["protocol"], r["variant"], r["target"], r["strategy"]), []).append(r)
-    md = [f"Command: `taskset -c 0 python benchmarks/published_protocols.py --runs {args.runs}` "
+    md = ["## Published search protocols (`benchmarks/published_protocols.py`)", "",
+          f"Command: `taskset -c 0 python benchmarks/published_protocols.py --runs {args.runs}` "
           f"(one process on one core; results kept in `--out`, `--render` rewrites this "
           f"section). Every run is `naslab.runner.protocols.protocol_experiment`; `naslab "
           f"search --protocol NAME` runs one of them. naslab's figures: mean ± std (population "
           f"std, as the papers' `np.std`) over runs with seeds 0..{args.runs - 1}; the found "
           f"architecture's 200-epoch validation / test accuracy is the mean over the recorded "
-          f"runs, as both papers report it. \"within\": |naslab − paper| ≤ the paper's std.", ""]
+          f"runs, as both papers report it. \"within\": |naslab − paper| ≤ the paper's std. "
+          f"{len(rows):,} runs, {sum(r['wall_s'] for r in rows) / 60:.0f} min of run wall time "
+          f"in all (one core; BOHB's density model is most of it).", ""]
     for pname in PROTOCOLS:
         proto = get_protocol(pname)
         md.append(f"### `{pname}`: {proto.title}")

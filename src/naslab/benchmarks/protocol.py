@@ -74,6 +74,7 @@ class PublishedProtocol:
                               f"{self.figure!r}")
         if not self.search:
             raise ConfigError(f"protocol {self.name!r} names no search target")
+        object.__setattr__(self, "__doc__", self.title)  # what `naslab list protocols` shows
 
     def budget(self, target: str) -> float:
         """The simulated-seconds budget of a search on ``target``."""

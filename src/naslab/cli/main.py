@@ -140,16 +140,16 @@ def search(
     ray_address: Optional[str] = typer.Option(
         None, help="Join a running Ray cluster ('auto', 'ray://host:10001'); default: start a local one."),
     fidelity: Optional[float] = typer.Option(
-        None, help="Fixed search fidelity, e.g. 12 (epochs) on NB201: queries answered and "
+        None, help="Fixed search fidelity, e.g. 12 (epochs): queries answered and "
                    "charged by that training, the found arch's test accuracy still at the "
                    "highest fidelity."),
     over_budget: Optional[str] = typer.Option(
         None, help="The query whose cost would exceed --max-simulated-hours: 'keep' (recorded, "
                    "the run may overshoot; the default) or 'discard' (dropped, as NB201's scripts)."),
     protocol: Optional[str] = typer.Option(
-        None, help="A published protocol (see `naslab list protocols`: nb201-paper, nats-tss): "
-                   "its fidelity, budget, budget rule and the authors' hyper-parameters for "
-                   "--strategy (rs, re, reinforce, bohb); --benchmark picks its search target."),
+        None, help="A published search protocol (see `naslab list protocols`): its fidelity, "
+                   "budget, budget rule and the authors' hyper-parameters for --strategy; "
+                   "--benchmark picks one of its search targets."),
 ) -> None:
     """Run (or resume) a search and print the best architecture found.
 

@@ -197,7 +197,10 @@ class CompareConfig:
                 "seeds": len(self.seeds), "targets": [t.label for t in self.targets],
                 "budget": self.budget, "executor": self.executor["name"],
                 "level": self.executor.get("level", "trials"),
-                "retrain": None if self.retrain is None else self.retrain.describe()}
+                "retrain": None if self.retrain is None else self.retrain.describe(),
+                **({} if self.protocol is None else {
+                    "protocol": self.protocol,
+                    "budgets": {t.label: t.budget for t in self.targets}})}
 
 
 def _where(ctx: str, key: str) -> str:
