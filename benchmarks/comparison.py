@@ -203,6 +203,8 @@ def main() -> None:
 
     n_strat = len(strategies) + 1
     lines = [
+        "naslab's own protocol (queries at the 200-epoch fidelity, not the papers' time "
+        "budgets; see `published_protocols`). "
         f"Strategies: rs (baseline, added by `naslab compare`), {', '.join(strategies)}; "
         f"{args.seeds} seeds; {args.budget} queries; NB201 single-run validation accuracy "
         f"(one recorded run drawn per query), incumbent's 200-epoch test accuracy reported."

@@ -293,8 +293,10 @@ def render(store: Store) -> str:
     if sr:
         n_seeds = len({r["seed"] for r in sr})
         out.append(f"\n### Search on nb201/cifar10 ({n_seeds} seeds, {max(BUDGETS)} queries)\n")
-        out.append("Single-run validation accuracy as the objective (one recorded run per query, "
-                   "drawn with the query seed, as NB201's protocol); the incumbent (best "
+        out.append("naslab's own protocol (queries at the 200-epoch fidelity, not the papers' "
+                   "time budgets; see `published_protocols`). "
+                   "Single-run validation accuracy as the objective (one recorded run per query, "
+                   "drawn with the query seed, as NB201's API); the incumbent (best "
                    "validation accuracy so far) is reported by its 200-epoch test accuracy, mean ± "
                    "sd over seeds (± standard error in brackets). Wall time per query = the run's "
                    "wall time / 150: tabular queries cost microseconds, so this is the strategy's "

@@ -27,6 +27,7 @@ T = TypeVar("T")
 KIND_PACKAGES: dict[str, str] = {
     "space": "naslab.spaces",
     "benchmark": "naslab.benchmarks",
+    "protocol": "naslab.benchmarks",
     "estimator": "naslab.estimators",
     "strategy": "naslab.strategies",
     "predictor": "naslab.predictors",

@@ -219,6 +219,14 @@ class TabularBenchmark(ABC):
             cache[key] = float(np.max(col) if mode == "max" else np.min(col))
         return cache[key]
 
+    def query_notes(self, fidelity: float | None = None) -> dict[str, str]:
+        """What a query at ``fidelity`` returns, in words, for run cards: ``val_acc`` (one
+        recorded run or a mean over runs, and why) and ``cost`` (what the simulated cost
+        charges, and what the data lack). Subclasses say more where they know more."""
+        fid = self.check_fidelity(fidelity)
+        return {"val_acc": "the recorded validation value",
+                "cost": f"the recorded {self.cost_metric} at {fid:g} {self.fidelity_unit}"}
+
     # --- descriptions ----------------------------------------------------------------------
     @abstractmethod
     def describe(self) -> dict[str, Any]:

@@ -103,7 +103,7 @@ def _fmt(x: float | None, spec: str = ".2f", none: str = "n/a") -> str:
 
 #: how the CLI spells the common estimator options (for messages)
 ESTIMATOR_OPTION_FLAGS = {"benchmark": "--benchmark", "dataset": "--dataset",
-                          "data_dir": "--data-dir", "val": "--val"}
+                          "data_dir": "--data-dir", "val": "--val", "fidelity": "--fidelity"}
 
 
 @app.command()
@@ -140,13 +140,24 @@ def search(
         None, help="Parallel workers of --executor process/ray (default 2), one torch thread each."),
     ray_address: Optional[str] = typer.Option(
         None, help="Join a running Ray cluster ('auto', 'ray://host:10001'); default: start a local one."),
+    fidelity: Optional[float] = typer.Option(
+        None, help="Fixed search fidelity, e.g. 12 (epochs): queries answered and "
+                   "charged by that training, the found arch's test accuracy still at the "
+                   "highest fidelity."),
+    over_budget: Optional[str] = typer.Option(
+        None, help="The query whose cost would exceed --max-simulated-hours: 'keep' (recorded, "
+                   "the run may overshoot; the default) or 'discard' (dropped, as NB201's scripts)."),
+    protocol: Optional[str] = typer.Option(
+        None, help="A published search protocol (see `naslab list protocols`): its fidelity, "
+                   "budget, budget rule and the authors' hyper-parameters for --strategy; "
+                   "--benchmark picks one of its search targets."),
 ) -> None:
     """Run (or resume) a search and print the best architecture found.
 
     Strategies see validation accuracy only; the summary reports the incumbent's test accuracy,
     its regret to the best test accuracy in the space, and the simulated search cost.
-    --benchmark, --dataset, --data-dir and --val go to the estimator if it takes them (an
-    estimator that does not take one given is an error).
+    --benchmark, --dataset, --data-dir, --val and --fidelity go to the estimator if it takes
+    them (an estimator that does not take one given is an error).
     """
     from naslab import registry
     from naslab.estimators import make_estimator
@@ -155,29 +166,53 @@ def search(
     from naslab.spaces.base import get_space
 
     check_output(output)
-    if budget is None and max_simulated_hours is None and max_wall_s is None:
-        budget = 150
-    term = make_termination(
-        budget, None if max_simulated_hours is None else max_simulated_hours * 3600.0, max_wall_s)
-    sp = get_space(registry.get("space", space).name)
-    strat = registry.create("strategy", strategy, **parse_params(param, "--param"))
-    est = make_estimator(estimator, parse_params(estimator_param, "--estimator-param"),
-                         labels=ESTIMATOR_OPTION_FLAGS, benchmark=benchmark, dataset=dataset,
-                         data_dir=None if data_dir is None else str(data_dir), val=val)
-    ex = make_executor(executor, workers=workers, address=ray_address)
-    store = SQLiteStorage(storage)
-    exp = Experiment(sp, strat, est, termination=term, objective=objective, storage=store,
-                     seed=seed, experiment_id=experiment_id, meta={"command": "naslab search"},
-                     executor=ex)
+    meta = {"command": "naslab search"}
+    if protocol is not None:
+        from naslab.runner.protocols import check_protocol_options, protocol_experiment
+
+        check_protocol_options(protocol, {
+            "--budget": budget, "--max-simulated-hours": max_simulated_hours,
+            "--max-wall-s": max_wall_s, "--val": val, "--fidelity": fidelity,
+            "--over-budget": over_budget, "--param": param, "--estimator-param": estimator_param,
+            "--dataset": dataset, "--objective": None if objective == "val_acc" else objective,
+            "--estimator": None if estimator == "tabular" else estimator,
+            "--space": None if space == DEFAULT_SPACE else space})
+        ex = make_executor(executor, workers=workers, address=ray_address)
+        store = SQLiteStorage(storage)
+        exp = protocol_experiment(protocol, strategy, target=benchmark, seed=seed,
+                                  data_dir=None if data_dir is None else str(data_dir),
+                                  storage=store, executor=ex, experiment_id=experiment_id,
+                                  meta=meta)
+        term = exp.termination
+    else:
+        if budget is None and max_simulated_hours is None and max_wall_s is None:
+            budget = 150
+        term = make_termination(
+            budget, None if max_simulated_hours is None else max_simulated_hours * 3600.0,
+            max_wall_s, over_budget=over_budget or "keep")
+        sp = get_space(registry.get("space", space).name)
+        strat = registry.create("strategy", strategy, **parse_params(param, "--param"))
+        est = make_estimator(estimator, parse_params(estimator_param, "--estimator-param"),
+                             labels=ESTIMATOR_OPTION_FLAGS, benchmark=benchmark, dataset=dataset,
+                             data_dir=None if data_dir is None else str(data_dir), val=val,
+                             fidelity=fidelity)
+        ex = make_executor(executor, workers=workers, address=ray_address)
+        store = SQLiteStorage(storage)
+        exp = Experiment(sp, strat, est, termination=term, objective=objective, storage=store,
+                         seed=seed, experiment_id=experiment_id, meta=meta, executor=ex)
     try:
         result = _run_with_progress(exp, term, progress and output == "text" or progress and sys.stderr.isatty())
     finally:
         ex.shutdown()
         store.close()
+    from naslab.runner.protocols import run_card_lines
+
+    card = run_card_lines(exp, result, protocol, data_dir=None if data_dir is None else str(data_dir))
     if output == "json":
-        typer.echo(json.dumps(result.to_json()))
+        typer.echo(json.dumps({**result.to_json(), "run_card": card}))
     else:
         _print_summary(result, store.path)
+        typer.echo("\n".join(f"{k:<14s} {v}" for k, v in card.items()))
 
 
 def _run_with_progress(exp: Any, term: Any, show: bool) -> Any:

@@ -1,7 +1,7 @@
 """Build a registered estimator from its parameters plus the options every command offers.
 
 Commands offer the same few options to whichever estimator is chosen (``--benchmark``,
-``--dataset``, ``--data-dir``, ``--val``; a comparison's ``data_dir``). :func:`make_estimator`
+``--dataset``, ``--data-dir``, ``--val``, ``--fidelity``; a comparison's ``data_dir``). :func:`make_estimator`
 routes each to the estimator's constructor by its signature: no command special-cases an
 estimator, and a new estimator that takes ``dataset`` gets ``--dataset`` without a change
 anywhere else.
@@ -17,7 +17,7 @@ from naslab.errors import ConfigError
 from naslab.estimators.base import Estimator
 
 #: the options commands offer every estimator, routed by the constructor's signature
-COMMON_OPTIONS = ("benchmark", "dataset", "data_dir", "val")
+COMMON_OPTIONS = ("benchmark", "dataset", "data_dir", "val", "fidelity")
 
 
 def estimator_parameters(name: str) -> list[str]:

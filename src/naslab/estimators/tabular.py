@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 from naslab.benchmarks import DEFAULT_BENCHMARK, TabularBenchmark, load_benchmark
-from naslab.errors import ConfigError
-from naslab.estimators.base import Cost, Estimator, Evaluation
+from naslab.errors import ConfigError, check_float
+from naslab.estimators.base import TEST_PREFIX, Cost, Estimator, Evaluation
 from naslab.registry import register
 from naslab.spaces.base import Architecture, SearchSpace
 
@@ -29,11 +29,21 @@ class TabularEstimator(Estimator):
     val: for benchmarks with several recorded runs: ``"run"`` (one recorded run, chosen by the
         query seed) or ``"mean"`` over runs; None = the benchmark's default (``"run"``).
     devices: extra ``latency_ms@<device>`` metrics to report (device names of the benchmark).
+    fidelity: a fixed search fidelity below the benchmark's highest (NB201: ``12`` epochs, the
+        NB201 / NATS-Bench papers' search protocol): every query is answered by that training
+        (validation metrics and cost), while the test metrics that reports read stay those of
+        the highest fidelity (the found architecture's 200-epoch test accuracy). The estimator
+        then offers that one fidelity (``max_fidelity = fidelity``); None or the highest =
+        today's behaviour.
+    nominal_max_fidelity: with ``fidelity``: accept any budget up to this value and answer each
+        with the ``fidelity`` training, charged at its cost every time. This reproduces NB201's
+        ``BOHB.py``, whose Hyperband budgets (12..200) its worker ignores; not for new work.
     """
 
     def __init__(self, benchmark: str | TabularBenchmark = DEFAULT_BENCHMARK, *,
                  data_dir: str | None = None, val: str | None = None,
-                 devices: tuple[str, ...] | list[str] = ()) -> None:
+                 devices: tuple[str, ...] | list[str] = (), fidelity: float | None = None,
+                 nominal_max_fidelity: float | None = None) -> None:
         if isinstance(benchmark, TabularBenchmark):
             if data_dir is not None or val is not None:
                 raise ConfigError("data_dir and val are options of a benchmark to load; the "
@@ -45,8 +55,28 @@ class TabularEstimator(Estimator):
             self.bench = load_benchmark(benchmark, data_dir=data_dir, **params)
             self.benchmark_name = benchmark
         self.devices = tuple(self.bench.check_device(d) for d in devices)
-        self.fidelities: tuple[float, ...] = tuple(self.bench.fidelities)
+        self.fidelities: tuple[float, ...] | None = tuple(self.bench.fidelities)
         self.max_fidelity: float = float(self.bench.max_fidelity)
+        #: the fixed search fidelity (None: queries at the fidelity asked, as always)
+        self.fidelity: float | None = None
+        self.nominal_max_fidelity: float | None = None
+        if fidelity is not None:
+            fid = self.bench.check_fidelity(fidelity)
+            if fid != self.max_fidelity:
+                self.fidelity = fid
+        if nominal_max_fidelity is not None:
+            if self.fidelity is None:
+                raise ConfigError("nominal_max_fidelity needs a fixed search fidelity below the "
+                                  f"benchmark's highest ({self.max_fidelity:g}); give fidelity=")
+            self.nominal_max_fidelity = check_float("nominal_max_fidelity", nominal_max_fidelity,
+                                                    minimum=self.fidelity, finite=True)
+        if self.fidelity is not None:
+            self._test_metrics = tuple(m for m in self.bench.metrics
+                                       if m.startswith(TEST_PREFIX)) if self.bench.has_test else ()
+            if self.nominal_max_fidelity is None:
+                self.fidelities, self.max_fidelity = (self.fidelity,), self.fidelity
+            else:
+                self.fidelities, self.max_fidelity = None, self.nominal_max_fidelity
 
     @property
     def space_name(self) -> str:
@@ -66,10 +96,45 @@ class TabularEstimator(Estimator):
     def evaluate(self, arch: Architecture, *, fidelity: float | None = None,
                  seed: int = 0) -> Evaluation:
         t0 = time.perf_counter()
+        if self.fidelity is not None:
+            return self._evaluate_fixed(arch, fidelity, seed, t0)
         metrics, sim = self.bench.evaluate(arch, fidelity=fidelity, seed=seed, devices=self.devices)
         # the benchmark validated the fidelity: it is one of self.fidelities
         fid = self.max_fidelity if fidelity is None else float(fidelity)
         return Evaluation(metrics, Cost(time.perf_counter() - t0, sim), fid)
+
+    def _evaluate_fixed(self, arch: Architecture, fidelity: float | None, seed: int,
+                        t0: float) -> Evaluation:
+        """A query under a fixed search fidelity: validation metrics and cost of that training,
+        test metrics of the benchmark's highest fidelity (what the report reads)."""
+        assert self.fidelity is not None
+        fid = self.max_fidelity if fidelity is None else float(fidelity)
+        if self.nominal_max_fidelity is None:
+            if fid != self.fidelity:
+                raise ConfigError(
+                    f"{self.benchmark_name} with a fixed search fidelity of {self.fidelity:g} "
+                    f"answers queries at that fidelity only, got fidelity {fidelity!r}")
+        elif not 0 < fid <= self.nominal_max_fidelity:
+            raise ConfigError(f"fidelity must be in (0, {self.nominal_max_fidelity:g}] (the "
+                              f"nominal budgets), got {fidelity!r}")
+        metrics, sim = self.bench.evaluate(arch, fidelity=self.fidelity, seed=seed,
+                                           devices=self.devices)
+        for m in self._test_metrics:
+            metrics[m] = self.bench.query(arch, m, seed=seed)
+        return Evaluation(metrics, Cost(time.perf_counter() - t0, sim), fid)
+
+    def run_card_notes(self) -> dict[str, str]:
+        """What a query returns and costs, in words (recorded with each run for its run card)."""
+        notes = dict(self.bench.query_notes(self.fidelity))
+        if self.fidelity is not None:
+            notes["test metrics"] = (f"at {float(self.bench.max_fidelity):g} "
+                                     f"{self.bench.fidelity_unit} (the full training of the "
+                                     f"architecture found)")
+            if self.nominal_max_fidelity is not None:
+                notes["budgets"] = (f"nominal: every budget up to {self.nominal_max_fidelity:g} "
+                                    f"is answered by the {self.fidelity:g} {self.bench.fidelity_unit} "
+                                    f"training and charged again")
+        return notes
 
     def optimum(self, metric: str = "test_acc") -> float | None:
         return self.bench.optimum(metric)
@@ -85,7 +150,13 @@ class TabularEstimator(Estimator):
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {"estimator": "tabular", "devices": list(self.devices)}
         d.update(self.bench.describe())
+        if self.fidelity is not None:  # only then: today's experiment ids are unchanged
+            d["fidelity"] = self.fidelity
+            if self.nominal_max_fidelity is not None:
+                d["nominal_max_fidelity"] = self.nominal_max_fidelity
         return d
 
     def __repr__(self) -> str:
-        return f"TabularEstimator({self.benchmark_name!r}, val={getattr(self.bench, 'val', None)!r})"
+        fid = "" if self.fidelity is None else f", fidelity={self.fidelity:g}"
+        return (f"TabularEstimator({self.benchmark_name!r}, val={getattr(self.bench, 'val', None)!r}"
+                f"{fid})")

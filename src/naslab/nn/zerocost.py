@@ -21,7 +21,11 @@ layer:
   output, their correlation matrix ``C``, score ``-sum(log(v + 1e-5) + 1 / (v + 1e-5))`` over
   the eigenvalues ``v`` of ``C`` (``eigvalsh``; round-off below zero clipped to zero).
 * ``nwot`` (Mellor et al. 2021 v2, "NASWOT"): binary codes ``c`` (input > 0) of every ReLU for
-  each sample, ``K = sum_relu (c c^T + (1 - c)(1 - c)^T)``, score ``log |det K|``.
+  each sample, ``K = sum_relu (c c^T + (1 - c)(1 - c)^T)``, score ``log |det K|``. Which
+  modules count (``hooks``): ``"relu"`` (default) every ``nn.ReLU``; ``"name"`` every module
+  whose class name contains ``ReLU``, the NASWOT reference code's rule (and NASLib's), which
+  also counts each ``ReLUConvBN`` block on its input, i.e. the ReLU inside every conv edge
+  twice: scores ~5.6 % higher on NB201, the same ranking.
 
 Data-dependent proxies run the network in training mode (BatchNorm uses batch statistics), as
 the reference does. A network whose output does not depend on its input (e.g. every cell op
@@ -227,9 +231,22 @@ def jacob_cov(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     return float(-np.sum(np.log(v + k) + 1.0 / (v + k)))
 
 
+#: ``nwot``'s rules for which modules' inputs are coded (see the module docstring)
+NWOT_HOOKS = ("relu", "name")
+
+
 def nwot(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
-         inplace: bool = False) -> float:
-    """NASWOT: ``log |det K|`` of the ReLU activation-pattern kernel (``-inf`` if singular)."""
+         inplace: bool = False, hooks: str = "relu") -> float:
+    """NASWOT: ``log |det K|`` of the ReLU activation-pattern kernel (``-inf`` if singular).
+
+    ``hooks``: ``"relu"`` codes the input of every ``nn.ReLU``; ``"name"`` that of every
+    module whose class name contains ``ReLU`` (the reference code's rule)."""
+    if hooks not in NWOT_HOOKS:
+        from naslab.errors import ConfigError
+
+        raise ConfigError(f"nwot hooks must be 'relu' (every nn.ReLU) or 'name' (every module "
+                          f"whose class name contains 'ReLU', as the NASWOT reference code), "
+                          f"got {hooks!r}")
     net, x, _ = _prepare(model, x, y, inplace)
     n = x.shape[0]
     K = torch.zeros((n, n), dtype=torch.float64)
@@ -238,7 +255,10 @@ def nwot(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
         c = (inp[0].detach().reshape(n, -1) > 0).to(torch.float64).cpu()
         K.add_(c @ c.t()).add_((1.0 - c) @ (1.0 - c).t())
 
-    handles = [m.register_forward_pre_hook(pre) for m in net.modules() if isinstance(m, nn.ReLU)]
+    coded: list[nn.Module] = [
+        m for m in net.modules()
+        if (isinstance(m, nn.ReLU) if hooks == "relu" else "ReLU" in type(m).__name__)]
+    handles = [m.register_forward_pre_hook(pre) for m in coded]
     try:
         with torch.no_grad():
             net(x)

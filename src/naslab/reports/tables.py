@@ -253,6 +253,10 @@ def run_card(data: ReportData) -> dict[str, Any]:
         "objectives": sorted({json.dumps(r.config.get("objective"), sort_keys=True) for r in runs}),
         "executors": [json.dumps(x, sort_keys=True) for x in distinct("executor")],
         "terminations": [json.dumps(x, sort_keys=True) for x in distinct("termination")],
+        "budget_rules": sorted({_budget_rule(x) for x in distinct("termination")
+                                if isinstance(x, dict) and "max_simulated_s" in x}),
+        "query_notes": [json.dumps(x, sort_keys=True) for x in distinct("estimator_notes")],
+        "protocols": distinct("protocol"),
         "commands": distinct("command"),
         "data_file_hashes": {k: sorted(v) for k, v in sorted(sources.items())},
         "protocol_hashes": {k: sorted(v) for k, v in sorted(protocols.items())},
@@ -262,6 +266,13 @@ def run_card(data: ReportData) -> dict[str, Any]:
                               ("name", "budget", "baseline", "retrain", "objective")
                               if k in data.group_config}
     return card
+
+
+def _budget_rule(termination: dict[str, Any]) -> str:
+    """What happened to the trial that would exceed a simulated-time budget, in words."""
+    if termination.get("over_budget", "keep") == "discard":
+        return "discard: the query that would exceed the simulated budget was dropped"
+    return "keep: the trial that crossed the simulated budget was recorded (may overshoot)"
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:

@@ -46,6 +46,9 @@ class RunResult:
     status: str = "finished"
     test_unavailable: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    #: evaluations dropped unrecorded because their cost would exceed the budget (the
+    #: ``over_budget="discard"`` rule; 0 or 1 with a serial executor)
+    discarded: int = 0
 
     def __post_init__(self) -> None:
         self.objectives = as_objectives(self.objectives)
@@ -143,6 +146,8 @@ class RunResult:
             "simulated_cost_s": self.simulated_cost_s,
             "wall_s": self.wall_s,
         }
+        if self.discarded:
+            d["discarded_trials"] = self.discarded
         obj = self.objectives
         if obj.constraints:
             d["constraints"] = [str(c) for c in obj.constraints]
@@ -222,6 +227,9 @@ class _RunState:
     inflight: dict[int, Task] = field(default_factory=dict)
     ready: list[tuple[Task, TaskResult]] = field(default_factory=list)
     t0: float = 0.0
+    #: results dropped because their cost would exceed the budget (``over_budget="discard"``);
+    #: after the first, the run asks nothing more
+    discarded: int = 0
 
     def wall(self) -> float:
         """Wall time of the run over all its sessions."""
@@ -235,6 +243,9 @@ class Experiment:
     are not re-evaluated, the strategy continues from its checkpoint, and the final result equals
     that of an uninterrupted run with the same seed. An architecture already evaluated in the run
     (at the same fidelity) is answered from the run's record at no new cost (``reused``).
+
+    ``reuse=False`` evaluates (and charges) every proposal, repeats included, as the search
+    loops of the NB201 / NATS-Bench papers do; it is part of the experiment's identity.
 
     ``objective``: one objective (``"val_acc"``, ``"latency_ms:min"``, an Objective) or several
     (a list, or an Objectives; the first is the primary, which ranks the incumbent);
@@ -251,7 +262,7 @@ class Experiment:
                  constraints: Sequence[Constraint | str] = (),
                  storage: TrialStore | None = None, executor: Executor | None = None,
                  seed: int = 0, experiment_id: str | None = None,
-                 meta: dict[str, Any] | None = None) -> None:
+                 meta: dict[str, Any] | None = None, reuse: bool = True) -> None:
         objectives = as_objectives(objective, constraints)
         seed = check_int("seed", seed, minimum=0)
         if not isinstance(termination, Termination):
@@ -265,6 +276,9 @@ class Experiment:
         self.executor = executor if executor is not None else SerialExecutor()
         self.seed = seed
         self.config = experiment_config(space, strategy, estimator, objectives, seed)
+        self.reuse = bool(reuse)
+        if not self.reuse:  # only then in the identity: today's ids are unchanged
+            self.config["reuse"] = False
         self.id = experiment_id or default_experiment_id(self.config)
         self.meta = dict(meta or {})
         self._max_fid = getattr(estimator, "max_fidelity", None)
@@ -306,7 +320,9 @@ class Experiment:
             if self._own_executor:
                 ex.shutdown()
             self.storage.set_status(self.id, status)
-        return self._result(state.trials, resumed, state.wall(), status)
+        result = self._result(state.trials, resumed, state.wall(), status)
+        result.discarded = state.discarded
+        return result
 
     def _open(self) -> None:
         """Open the experiment in storage (with this session's meta) and set the strategy up."""
@@ -316,7 +332,7 @@ class Experiment:
                 "termination": self.termination.describe(),
                 "executor": self.executor.describe(),
                 "optimum_test_acc": self.estimator.optimum("test_acc"),
-                "test_unavailable": self._test_unavailable(), **self.meta}
+                "test_unavailable": self._test_unavailable(), **self._notes(), **self.meta}
         self.storage.open_experiment(self.id, self.config, meta)
         self.strategy.setup(self.space, self.objectives, seed=self.seed)
 
@@ -386,8 +402,9 @@ class Experiment:
         term, ex = self.termination, self.executor
         while True:
             prog = Progress(len(state.trials), len(state.inflight), state.cum_sim, state.wall())
+            done = state.discarded > 0 or term.done(prog)
             asked_any = False
-            if not state.ready and not term.done(prog):
+            if not state.ready and not done:
                 asked_any = self._ask(state, prog)
             if state.ready:
                 batch, state.ready = state.ready, []
@@ -396,7 +413,7 @@ class Experiment:
                 batch = [(state.inflight[r.ticket], r) for r in ex.wait()]
                 reused = False
             else:
-                if term.done(prog):
+                if done:
                     break
                 if not asked_any:
                     raise NaslabError(
@@ -404,7 +421,21 @@ class Experiment:
                         f"evaluation was pending; it cannot make progress")
                 continue
             for task, res in batch:
+                if self._over_budget(state, res):
+                    state.inflight.pop(task.ticket, None)
+                    state.discarded += 1
+                    continue
                 self._record(state, task, res, reused, on_trial)
+
+    def _over_budget(self, state: _RunState, res: TaskResult) -> bool:
+        """Whether a result is dropped unrecorded: its cost would take the run past a budget
+        whose rule discards such a query (or an earlier one was dropped already)."""
+        if state.discarded:
+            return True
+        if res.evaluation is None:
+            return False
+        prog = Progress(len(state.trials), 0, state.cum_sim, state.wall())
+        return not self.termination.admits(prog, res.evaluation.cost.simulated_s)
 
     def _ask(self, state: _RunState, prog: Progress) -> bool:
         """Ask the strategy for as many proposals as there are free workers (and trials left);
@@ -428,7 +459,7 @@ class Experiment:
             self.space.validate(arch)
             task = Task(state.n_asked, arch, fid, derive_seed(self.seed, state.n_asked))
             state.n_asked += 1
-            hit = state.cache.get((arch.choices, fid))
+            hit = state.cache.get((arch.choices, fid)) if self.reuse else None
             if hit is not None:
                 now = time.time()
                 state.ready.append((task, TaskResult(task.ticket, Evaluation(
@@ -496,6 +527,12 @@ class Experiment:
                            seed=task.seed, cost=ev.cost, reused=reused, started=res.started,
                            finished=res.finished, info=dict(ev.info), objectives=values,
                            feasible=obj.feasible(ev) if obj.constraints else True)
+
+    def _notes(self) -> dict[str, Any]:
+        """The estimator's words on what its queries return and cost (for the run card)."""
+        notes = getattr(self.estimator, "run_card_notes", None)
+        out = notes() if callable(notes) else None
+        return {"estimator_notes": dict(out)} if out else {}
 
     def _test_unavailable(self) -> str | None:
         """Why the estimator reports no test accuracy (None when it does)."""

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from naslab.errors import ConfigError, check_float, check_int
+from naslab.errors import ConfigError, check_float, check_int, did_you_mean
+
+#: what happens to the trial that takes a run past a cost budget: ``keep`` (today's default: it
+#: is recorded, so the run may overshoot by one trial) or ``discard`` (NB201's search scripts:
+#: the query that would exceed the budget is dropped and the run stops before it)
+OVER_BUDGET = ("keep", "discard")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,12 @@ class Termination(ABC):
         """How many more trials may start now (None = no trial limit)."""
         return None
 
+    def admits(self, progress: Progress, simulated_s: float) -> bool:
+        """Whether a finished trial of simulated cost ``simulated_s`` may be recorded after
+        ``progress``; False only under a rule that discards the query that would exceed its
+        budget (``over_budget="discard"``). The runner then drops it and stops."""
+        return True
+
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """JSON-able description."""
@@ -60,16 +71,39 @@ class MaxTrials(Termination):
 
 
 class MaxSimulatedSeconds(Termination):
-    """Stop once the summed simulated cost reaches ``seconds`` (the last trial may overshoot)."""
+    """Stop once the summed simulated cost reaches ``seconds``.
 
-    def __init__(self, seconds: float) -> None:
+    ``over_budget``: ``"keep"`` (default) records the trial that crosses the budget, so the
+    run may overshoot by that one trial; ``"discard"`` drops the query whose cost would take
+    the sum past ``seconds`` and stops there, so the recorded cost never exceeds the budget
+    (the rule of NB201's ``R_EA.py`` / ``RANDOM.py`` / ``BOHB.py``).
+    """
+
+    def __init__(self, seconds: float, *, over_budget: str = "keep") -> None:
         self.seconds = check_float("max simulated seconds", seconds, minimum=0, strict_min=True)
+        self.over_budget = check_over_budget(over_budget)
 
     def done(self, p: Progress) -> bool:
         return p.simulated_s >= self.seconds
 
+    def admits(self, p: Progress, simulated_s: float) -> bool:
+        return self.over_budget == "keep" or p.simulated_s + simulated_s <= self.seconds
+
     def describe(self) -> dict[str, Any]:
-        return {"max_simulated_s": self.seconds}
+        d: dict[str, Any] = {"max_simulated_s": self.seconds}
+        if self.over_budget != "keep":  # the default is left out: descriptions stay as they were
+            d["over_budget"] = self.over_budget
+        return d
+
+
+def check_over_budget(value: Any) -> str:
+    """``value`` if it is one of :data:`OVER_BUDGET`, else ConfigError."""
+    if value not in OVER_BUDGET:
+        raise ConfigError(f"over_budget (what happens to the trial that would exceed the "
+                          f"simulated-time budget) must be 'keep' (recorded: the run may "
+                          f"overshoot) or 'discard' (dropped: the run stops within the budget), "
+                          f"got {value!r}{did_you_mean(str(value), OVER_BUDGET)}")
+    return str(value)
 
 
 class MaxWallSeconds(Termination):
@@ -105,6 +139,9 @@ class AnyOf(Termination):
         lefts = [x for x in (r.trials_left(p) for r in self.rules) if x is not None]
         return min(lefts) if lefts else None
 
+    def admits(self, p: Progress, simulated_s: float) -> bool:
+        return all(r.admits(p, simulated_s) for r in self.rules)
+
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for r in self.rules:
@@ -113,13 +150,19 @@ class AnyOf(Termination):
 
 
 def make_termination(max_trials: int | None = None, max_simulated_s: float | None = None,
-                     max_wall_s: float | None = None) -> Termination:
-    """Any-of the given limits; at least one is required."""
+                     max_wall_s: float | None = None, *,
+                     over_budget: str = "keep") -> Termination:
+    """Any-of the given limits; at least one is required. ``over_budget`` is the simulated-time
+    budget's rule (:class:`MaxSimulatedSeconds`)."""
     rules: list[Termination] = []
+    check_over_budget(over_budget)
     if max_trials is not None:
         rules.append(MaxTrials(max_trials))
     if max_simulated_s is not None:
-        rules.append(MaxSimulatedSeconds(max_simulated_s))
+        rules.append(MaxSimulatedSeconds(max_simulated_s, over_budget=over_budget))
+    elif over_budget != "keep":
+        raise ConfigError(f"over_budget={over_budget!r} is a rule of the simulated-time budget; "
+                          f"give max simulated seconds (hours) too")
     if max_wall_s is not None:
         rules.append(MaxWallSeconds(max_wall_s))
     if not rules:
@@ -130,11 +173,12 @@ def make_termination(max_trials: int | None = None, max_simulated_s: float | Non
 
 def termination_from_dict(d: dict[str, Any]) -> Termination:
     """Inverse of ``describe()``."""
-    unknown = set(d) - {"max_trials", "max_simulated_s", "max_wall_s"}
+    unknown = set(d) - {"max_trials", "max_simulated_s", "max_wall_s", "over_budget"}
     if unknown:
         raise ConfigError(f"unknown termination key(s) {sorted(unknown)}; expected max_trials, "
-                          f"max_simulated_s, max_wall_s")
-    return make_termination(d.get("max_trials"), d.get("max_simulated_s"), d.get("max_wall_s"))
+                          f"max_simulated_s, max_wall_s, over_budget")
+    return make_termination(d.get("max_trials"), d.get("max_simulated_s"), d.get("max_wall_s"),
+                            over_budget=d.get("over_budget", "keep"))
 
 
 def prefix_length(term: Termination, cum_simulated_s: Sequence[float],
@@ -143,11 +187,13 @@ def prefix_length(term: Termination, cum_simulated_s: Sequence[float],
 
     ``cum_simulated_s`` / ``cum_wall_s``: the cumulative costs after each recorded trial.
     Trial ``k`` is kept when the rule is not yet met before it starts (``k`` trials done, the
-    simulated cost of the first ``k``, the wall time recorded with trial ``k``), exactly as the
-    runner decides when it replays recorded trials under a smaller budget. Returns the first
-    ``k`` at which the rule is met, ``len`` when it is met only after the last recorded trial,
-    and None when the budget is not reached (the run must go on). O(log n): the progress is
-    cumulative and rules are monotone, so "met" flips once.
+    simulated cost of the first ``k``, the wall time recorded with trial ``k``) and the rule
+    admits its cost (:meth:`Termination.admits`: under ``over_budget="discard"`` a trial whose
+    cost takes the sum past the budget is not), exactly as the runner decides when it replays
+    recorded trials under a smaller budget. Returns the first ``k`` not kept, ``len`` when the
+    rule is met only after the last recorded trial, and None when the budget is not reached
+    (the run must go on). O(log n): the progress is cumulative and rules are monotone, so
+    "kept" flips once.
     """
     sim, wall = cum_simulated_s, cum_wall_s
     n = len(sim)
@@ -155,8 +201,9 @@ def prefix_length(term: Termination, cum_simulated_s: Sequence[float],
         raise ConfigError(f"prefix_length needs one wall time per simulated cost, got {n} "
                           f"simulated and {len(wall)} wall values")
 
-    def done(k: int) -> bool:  # is the budget met before trial k starts?
-        return term.done(Progress(k, 0, sim[k - 1] if k else 0.0, wall[k]))
+    def done(k: int) -> bool:  # is trial k dropped (budget met before it, or it does not fit)?
+        before = Progress(k, 0, sim[k - 1] if k else 0.0, wall[k])
+        return term.done(before) or not term.admits(before, sim[k] - before.simulated_s)
 
     lo, hi = 0, n
     while lo < hi:

@@ -27,13 +27,24 @@ class Reinforce(Strategy):
     has one softmax per declared decision of the space (``space.decisions``, e.g. one per
     cell edge over its candidate ops); it needs a space declared as a fixed vector of
     categorical decisions. Pure numpy: tabular searches never import torch.
+
+    ``baseline_update``: ``"after"`` (default) compares the reward with the average of the
+    rewards before it; ``"before"`` first adds the reward to a bias-corrected moving average
+    and compares with that, as the ``reinforce.py`` scripts of NB201 and NATS-Bench do.
     """
 
     def __init__(self, learning_rate: float = 0.01, baseline_momentum: float = 0.9,
-                 entropy_weight: float = 0.0) -> None:
+                 entropy_weight: float = 0.0, baseline_update: str = "after") -> None:
         self.learning_rate = learning_rate
         self.baseline_momentum = baseline_momentum
         self.entropy_weight = entropy_weight
+        self.baseline_update = baseline_update
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        if self.baseline_update == "after":  # the default is left out: ids stay as they were
+            d["params"].pop("baseline_update", None)
+        return d
 
     def _setup(self) -> None:
         if not self.learning_rate > 0:
@@ -42,6 +53,11 @@ class Reinforce(Strategy):
             raise ConfigError(f"baseline_momentum must be in [0, 1), got {self.baseline_momentum!r}")
         if self.entropy_weight < 0:
             raise ConfigError(f"entropy_weight must be >= 0, got {self.entropy_weight!r}")
+        if self.baseline_update not in ("after", "before"):
+            raise ConfigError(f"baseline_update must be 'after' (the reward is compared with the "
+                              f"average before it) or 'before' (NB201's scripts: with the "
+                              f"average including it), got {self.baseline_update!r}")
+        self._num = self._den = 0.0  # the bias-corrected average of baseline_update="before"
         if not self.space.decisions:
             raise ConfigError(
                 f"REINFORCE needs a space declared as a fixed vector of categorical decisions "
@@ -76,7 +92,12 @@ class Reinforce(Strategy):
 
     def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
         r = self.objective.score(evaluation)
-        if self.baseline is None:
+        m = self.baseline_momentum
+        if self.baseline_update == "before":
+            self._num = m * self._num + (1 - m) * r
+            self._den = m * self._den + (1 - m)
+            self.baseline = self._num / self._den
+        elif self.baseline is None:
             self.baseline = r
         adv = r - self.baseline
         p = self.probs()
@@ -90,8 +111,8 @@ class Reinforce(Strategy):
             grad += self.entropy_weight * p * (logp + h)  # dH/dz = -p (log p + H)
         grad = np.where(self._mask, grad, 0.0)
         self._adam(grad)
-        m = self.baseline_momentum
-        self.baseline = m * self.baseline + (1 - m) * r
+        if self.baseline_update == "after":
+            self.baseline = m * self.baseline + (1 - m) * r
 
     def _adam(self, grad: np.ndarray, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> None:
         self._t += 1
@@ -103,7 +124,8 @@ class Reinforce(Strategy):
 
     def _state(self) -> dict[str, Any]:
         return {"logits": self.logits.tolist(), "m": self._m.tolist(), "v": self._v.tolist(),
-                "t": self._t, "baseline": self.baseline}
+                "t": self._t, "baseline": self.baseline,
+                **({"ema": [self._num, self._den]} if self.baseline_update == "before" else {})}
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.logits = np.asarray(state["logits"], dtype=float)
@@ -111,3 +133,5 @@ class Reinforce(Strategy):
         self._v = np.asarray(state["v"], dtype=float)
         self._t = int(state["t"])
         self.baseline = state["baseline"]
+        if "ema" in state:
+            self._num, self._den = (float(v) for v in state["ema"])

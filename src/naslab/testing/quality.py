@@ -8,6 +8,10 @@ strategy's entry in :data:`QUALITY`:
 * ``expect="beats"``: at every budget the strategy's score is higher than the baseline's on
   the same seed, significantly: a one-sided Wilcoxon signed-rank test on the paired
   differences gives ``p < alpha`` and the mean gain is at least ``min_gain``;
+* ``expect="level"`` (a strategy that the published record shows level with random search on
+  this benchmark, such as BOHB on NB201): at every budget the baseline is not significantly
+  better (the one-sided Wilcoxon test of the baseline beating the strategy gives ``p >= alpha``)
+  and the mean paired loss is at most ``max_loss``;
 * ``expect="exact"`` (random search itself, which cannot be paired with itself): at every
   budget the mean score is within ``z_max`` standard errors of the exact expected best-of-N
   of random search computed from the benchmark's table (:mod:`naslab.analysis.best_of_n`),
@@ -56,7 +60,7 @@ from naslab.strategies.base import Strategy
 
 DAY = 86400.0
 BUDGET_KINDS = ("trials", "simulated_s")
-EXPECTATIONS = ("beats", "exact")
+EXPECTATIONS = ("beats", "level", "exact")
 
 #: score(result, k): a figure of merit of the first ``k`` trials of a run (higher is better)
 Score = Callable[[RunResult, int], float]
@@ -81,7 +85,8 @@ class QualitySpec:
     """What a strategy must show against its baseline on the tabular benchmark.
 
     budgets: where the comparison is made, in ``budget`` units (trials or simulated seconds).
-    expect: ``beats`` (paired Wilcoxon, see the module) or ``exact`` (random search itself).
+    expect: ``beats`` (paired Wilcoxon, see the module), ``level`` (not significantly worse than
+        the baseline, a mean loss of at most ``max_loss``) or ``exact`` (random search itself).
     evidence: where the benchmark shows it (quoted in failure messages).
     params: the strategy's hyper-parameters for the check (e.g. cheaper predictor training).
     seeds: seeds ``0..seeds-1``, each run by the strategy and by the baseline.
@@ -100,6 +105,7 @@ class QualitySpec:
     seeds: int = 100
     alpha: float = 0.01
     min_gain: float = 0.0
+    max_loss: float = 0.2
     z_max: float = 4.0
     objectives: ObjectiveLike | None = None
     score: Score = incumbent_test
@@ -148,6 +154,13 @@ QUALITY: dict[str, QualitySpec] = {
         budgets=(0.5 * DAY, 1 * DAY), budget="simulated_s", seeds=200,
         evidence="early_stopping: hyperband eta=3 beats RS by more than two paired standard "
                  "errors at 0.5 d and 1 d (+0.09, +0.10), not at 2 d"),
+    "bohb": QualitySpec(
+        budgets=(0.5 * DAY, 1 * DAY, 2 * DAY), budget="simulated_s", expect="level", slow=True,
+        evidence="published_protocols: BOHB level with RS in both papers and in naslab's "
+                 "reproduction (NB201 Table 5 cifar10 93.61 vs 93.70, naslab 93.65 vs 93.78; "
+                 "NATS-Bench 93.94 vs 93.86, naslab 93.85 vs 93.86); on naslab's own protocol "
+                 "(100 seeds) +0.04, -0.06, -0.06 at 0.5, 1, 2 simulated days, never "
+                 "significant either way"),
     "bananas": QualitySpec(
         budgets=(100,), seeds=12, slow=True,
         params={"predictor_params": {"epochs": 20, "ensemble": 3}, "k": 20},
@@ -370,6 +383,14 @@ def compare_to_baseline(name: str, *, spec: QualitySpec | None = None,
             p_values.append(p)
             gain = float(np.mean(d))
             lab = f"{b:g} trials" if spec.budget == "trials" else f"{b / DAY:g} d"
+            if spec.expect == "level":
+                p_worse = paired_p_value(np.nan_to_num(-d, nan=math.inf))
+                if not (p_worse >= spec.alpha and gain >= -spec.max_loss):
+                    failures.append(f"is worse than {spec.baseline} at {lab} (mean gain "
+                                    f"{gain:+.3f}, one-sided Wilcoxon p = {p_worse:.2g} that "
+                                    f"{spec.baseline} is better, needed p >= {spec.alpha:g} and "
+                                    f"a loss of at most {spec.max_loss:g})")
+                continue
             if not (p < spec.alpha and gain >= spec.min_gain and gain > 0):
                 failures.append(f"does not beat {spec.baseline} at {lab} (mean gain {gain:+.3f}, "
                                 f"one-sided Wilcoxon p = {p:.2g}, needed p < {spec.alpha:g}"

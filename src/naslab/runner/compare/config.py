@@ -27,7 +27,7 @@ BASELINE = "rs"
 COMMIT_MODES = ("auto", "trial", "experiment")
 
 _TOP_KEYS = ("name", "space", "strategies", "seeds", "targets", "benchmarks", "objective",
-             "budget", "executor", "storage", "retrain", "data_dir")
+             "budget", "executor", "storage", "retrain", "data_dir", "protocol")
 _BUDGET_KEYS = ("trials", "simulated_hours", "wall_s")
 _STRATEGY_KEYS = ("name", "params", "label")
 _TARGET_KEYS = ("benchmark", "estimator", "params", "label", "val")
@@ -59,9 +59,14 @@ class TargetSpec:
     label: str
     estimator: str  # registry name
     params: dict[str, Any] = field(default_factory=dict)
+    #: this target's own budget (a protocol's per-dataset budgets); None = the config's
+    budget: dict[str, float] | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"label": self.label, "estimator": self.estimator, "params": self.params}
+        d = {"label": self.label, "estimator": self.estimator, "params": self.params}
+        if self.budget is not None:
+            d["budget"] = dict(self.budget)
+        return d
 
 
 @dataclass(frozen=True)
@@ -93,9 +98,38 @@ class CompareConfig:
     retrain: RetrainSpec | None = None
     data_dir: str | None = None
     source: str = "config"
+    #: a published protocol (:mod:`naslab.benchmarks.protocol`) the comparison runs under
+    protocol: str | None = None
 
     def termination(self) -> Termination:
         return budget_termination(self.budget)
+
+    def termination_for(self, target: TargetSpec) -> Termination:
+        """The budget of ``target``'s runs: its own (a protocol's) or the config's."""
+        if target.budget is None:
+            return budget_termination(self.budget)
+        return budget_termination(target.budget, over_budget=self._protocol().over_budget)
+
+    @property
+    def reuse(self) -> bool:
+        """Whether repeated proposals are answered from a run's record (False under a
+        protocol that charges every proposal)."""
+        return True if self.protocol is None else self._protocol().reuse
+
+    def target_for(self, target: TargetSpec, strategy: StrategySpec) -> TargetSpec:
+        """``target`` with the estimator parameters the protocol gives ``strategy`` (BOHB's
+        nominal budgets); ``target`` itself without a protocol."""
+        if self.protocol is None:
+            return target
+        extra = self._protocol().estimator_params(strategy.name)
+        params = {**extra, **target.params}
+        return TargetSpec(target.label, target.estimator, params, target.budget)
+
+    def _protocol(self) -> Any:
+        from naslab.benchmarks.protocol import get_protocol
+
+        assert self.protocol is not None
+        return get_protocol(self.protocol)
 
     def group_config(self) -> dict[str, Any]:
         """What makes two comparisons the same (not where they run or how they commit)."""
@@ -106,6 +140,7 @@ class CompareConfig:
             "objective": {"metric": self.objective.metric, "mode": self.objective.mode},
             "budget": dict(self.budget),
             "retrain": None if self.retrain is None else self.retrain.describe(),
+            **({} if self.protocol is None else {"protocol": self.protocol}),
         }
 
     @property
@@ -162,7 +197,10 @@ class CompareConfig:
                 "seeds": len(self.seeds), "targets": [t.label for t in self.targets],
                 "budget": self.budget, "executor": self.executor["name"],
                 "level": self.executor.get("level", "trials"),
-                "retrain": None if self.retrain is None else self.retrain.describe()}
+                "retrain": None if self.retrain is None else self.retrain.describe(),
+                **({} if self.protocol is None else {
+                    "protocol": self.protocol,
+                    "budgets": {t.label: t.budget for t in self.targets}})}
 
 
 def _where(ctx: str, key: str) -> str:
@@ -240,6 +278,10 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
         storage: naslab.db           # or {path: naslab.db, commit: auto|trial|experiment}
         retrain: {estimator: train, params: {dataset: digits}, seeds: 1}
         data_dir: /path/to/data      # benchmark / dataset directory
+        protocol: nb201-paper        # a published protocol: it sets the targets (default: all
+                                     # its search targets), their budgets and budget rule, the
+                                     # search fidelity and the strategies' parameters (those
+                                     # given explicitly win); no 'budget' then
 
     ``benchmarks`` is accepted as another name for ``targets``. Unknown keys, bad values and
     unknown component names raise ConfigError naming the key, what was expected and what was
@@ -269,6 +311,18 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     d = _check_keys(raw, _TOP_KEYS, "", source)
     if "targets" in d and "benchmarks" in d:
         raise ConfigError(f"{source}: give 'targets' or 'benchmarks' (the same thing), not both")
+    proto = None
+    if d.get("protocol") is not None:
+        from naslab.benchmarks.protocol import get_protocol
+
+        proto = get_protocol(_label(d["protocol"], "protocol", source))
+        if "budget" in d:
+            raise ConfigError(f"{source}: protocol {proto.name!r} sets the budgets ("
+                              + ", ".join(f"{t}: {b:g} s" for t, b in proto.search.items())
+                              + "); remove 'budget'")
+        d = {**d, "budget": {"simulated_hours": max(proto.search.values()) / 3600.0}}
+        if "targets" not in d and "benchmarks" not in d:
+            d["targets"] = list(proto.search)
     for req in ("strategies", "seeds", "budget"):
         if req not in d:
             raise ConfigError(f"{source}: missing required key {req!r}")
@@ -311,6 +365,10 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
             raise ConfigError(f"{source}: the label {BASELINE!r} is reserved for the random-search "
                               f"baseline")
         strategies.insert(0, StrategySpec(BASELINE, BASELINE, {}))
+    if proto is not None:  # the authors' hyper-parameters, unless given explicitly
+        strategies = [StrategySpec(sp.label, sp.name, dict(proto.strategies[sp.name]))
+                      if sp.name in proto.strategies and not sp.params else sp
+                      for sp in strategies]
     _check_distinct([(s.name, s.params) for s in strategies], "strategies", "strategy", source)
     labels = [s.label for s in strategies]
     dup = sorted({x for x in labels if labels.count(x) > 1})
@@ -354,6 +412,14 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
         else:
             raise ConfigError(f"{source}: {ctx} needs 'benchmark' (e.g. {DEFAULT_BENCHMARK}) or "
                               f"'estimator' (a registered estimator name)")
+        tbudget = None
+        if proto is not None:
+            if est_name not in ("tabular", "benchmark") or "benchmark" not in params:
+                raise ConfigError(f"{source}: {ctx}: under protocol {proto.name!r} a target is "
+                                  f"one of its benchmarks ({', '.join(proto.search)})")
+            proto.check_target(params["benchmark"])
+            tbudget = {"max_simulated_s": proto.budget(params["benchmark"])}
+            params = {"fidelity": proto.fidelity, "val": proto.val, **params}
         if check_components:
             cls = registry.get("estimator", est_name)
             est_name = getattr(cls, "registry_name", est_name)
@@ -361,7 +427,7 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
         if default_label is None:
             default_label = est_name + (f"/{params['dataset']}" if "dataset" in params else "")
         label = _label(item.get("label", default_label), f"{ctx}.label", source)
-        targets.append(TargetSpec(label, est_name, params))
+        targets.append(TargetSpec(label, est_name, params, tbudget))
     _check_distinct([(t.estimator, t.params) for t in targets], tkey, "target", source)
     tl = [t.label for t in targets]
     dup = sorted({x for x in tl if tl.count(x) > 1})
@@ -392,6 +458,9 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
         objective = Objective(o.get("metric", "val_acc"), o.get("mode", "max"))
     except ConfigError as exc:
         raise ConfigError(f"{source}: objective: {exc}") from None
+    if proto is not None and (objective.metric, objective.mode) != ("val_acc", "max"):
+        raise ConfigError(f"{source}: protocol {proto.name!r} searches on val_acc (max); got "
+                          f"objective {objective.metric}:{objective.mode}")
 
     # executor ---------------------------------------------------------------------------
     e = d.get("executor", "serial")
@@ -445,7 +514,7 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     cfg = CompareConfig(name="", space=space, strategies=strategies, seeds=seeds,
                         targets=targets, objective=objective, budget=budget, executor=executor,
                         storage=storage, commit=commit, retrain=retrain, data_dir=data_dir,
-                        source=source)
+                        source=source, protocol=None if proto is None else proto.name)
     if "name" in d:
         cfg.name = _label(d["name"], "name", source)
     else:
@@ -471,12 +540,13 @@ def check_run_level(executor: dict[str, Any], commit: str, targets: list[TargetS
                           f"commit {mode!r}")
 
 
-def budget_termination(budget: dict[str, float]) -> Termination:
+def budget_termination(budget: dict[str, float], *, over_budget: str = "keep") -> Termination:
     """The termination rule of a validated budget (``max_trials``, ``max_simulated_s``,
-    ``max_wall_s``; the first reached stops)."""
+    ``max_wall_s``; the first reached stops; ``over_budget``: the simulated budget's rule)."""
     trials = budget.get("max_trials")
     return make_termination(None if trials is None else int(trials),
-                            budget.get("max_simulated_s"), budget.get("max_wall_s"))
+                            budget.get("max_simulated_s"), budget.get("max_wall_s"),
+                            over_budget=over_budget)
 
 
 def resolve_commit(commit: str, targets: list[TargetSpec]) -> str:

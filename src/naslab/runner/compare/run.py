@@ -79,7 +79,6 @@ def run_comparison(cfg: CompareConfig, *, storage: Storage | None = None,
         gid = cfg.name
         _open_group(cfg, st)
         space = get_space(cfg.space)
-        term = cfg.termination()
         commit = cfg.commit_mode
         known = {e.id: e for e in st.experiments()}
         if ex is None:
@@ -97,16 +96,23 @@ def run_comparison(cfg: CompareConfig, *, storage: Storage | None = None,
 
         todo: list[_Run] = []
         i = 0
-        for target in cfg.targets:
-            est = make_estimator(target, cfg.data_dir)
-            optimum = est.optimum("test_acc")
+        ests: dict[str, Estimator] = {}
+        for target0 in cfg.targets:
+            term = cfg.termination_for(target0)
             for sspec in cfg.strategies:
+                target = cfg.target_for(target0, sspec)  # a protocol's per-strategy options
+                key = _canon(target.describe())
+                if key not in ests:
+                    ests[key] = make_estimator(target, cfg.data_dir)
+                est = ests[key]
+                optimum = est.optimum("test_acc")
                 for seed in cfg.seeds:
                     strat = registry.create("strategy", sspec.name, **sspec.params)
                     labels = {"strategy": sspec.label, "seed": seed, "target": target.label}
                     exp = Experiment(space, strat, est, termination=term, objective=cfg.objective,
-                                     storage=st, executor=ex, seed=seed,
-                                     meta={"command": "naslab compare", "comparison": gid})
+                                     storage=st, executor=ex, seed=seed, reuse=cfg.reuse,
+                                     meta={"command": "naslab compare", "comparison": gid,
+                                           **({"protocol": cfg.protocol} if cfg.protocol else {})})
                     info = known.get(exp.id)
                     reused = None
                     if info is not None and info.status == "finished" and info.n_trials:
@@ -114,8 +120,8 @@ def run_comparison(cfg: CompareConfig, *, storage: Storage | None = None,
                         k = prefix_length(term, cols["cum_simulated_s"], cols["cum_wall_s"])
                         if k is not None:  # the recorded run covers this budget: reuse it
                             cols = {c: v[:k] for c, v in cols.items()}
-                            reused = summarize(exp.id, labels, "reused", info.status, cols,
-                                               optimum)
+                            reused = _summary(cfg, target, exp.id, labels, "reused",
+                                              info.status, cols, optimum)
                     how = "resumed" if info is not None and info.n_trials else "new"
                     if reused is not None:
                         finish(i, reused)
@@ -127,8 +133,8 @@ def run_comparison(cfg: CompareConfig, *, storage: Storage | None = None,
                         else:
                             res = exp.run()
                             status, trials = res.status, res.trials
-                        finish(i, summarize(exp.id, labels, how, status, columns(trials),
-                                            optimum))
+                        finish(i, _summary(cfg, target, exp.id, labels, how, status,
+                                           columns(trials), optimum))
                     i += 1
         if todo:
             _run_in_pool(cfg, st, todo, finish)
@@ -144,6 +150,26 @@ def run_comparison(cfg: CompareConfig, *, storage: Storage | None = None,
             ex.shutdown()
         if own_store:
             st.close()
+
+
+def _summary(cfg: CompareConfig, target: TargetSpec, exp_id: str, labels: dict[str, Any],
+             how: str, status: str, cols: dict[str, list[Any]],
+             optimum: float | None) -> RunSummary:
+    """A run's summary; under a protocol whose table interpolates at the budget
+    (NATS-Bench), its test accuracy is read that way."""
+    summary = summarize(exp_id, labels, how, status, cols, optimum)
+    if cfg.protocol is not None and target.budget is not None:
+        proto = cfg._protocol()
+        pts = [(t, v) for t, v in zip(cols["cum_simulated_s"], cols["incumbent_test"])
+               if v is not None]
+        if proto.figure == "interpolate" and pts:
+            from naslab.runner.protocols import interpolate_at
+
+            test = interpolate_at([t for t, _ in pts], [v for _, v in pts],
+                                  target.budget["max_simulated_s"])
+            summary.test_acc = test
+            summary.regret = None if optimum is None else optimum - test
+    return summary
 
 
 def _open_group(cfg: CompareConfig, st: Storage) -> None:
@@ -190,17 +216,20 @@ class RunJobs(JobHandler):
     loads = "the comparison's run handler"
 
     def __init__(self, space: str, data_dir: str | None, objective: Objective,
-                 budget: dict[str, float]) -> None:
+                 budget: dict[str, float], *, over_budget: str = "keep",
+                 reuse: bool = True) -> None:
         self.space, self.data_dir, self.objective, self.budget = space, data_dir, objective, budget
+        self.over_budget, self.reuse = over_budget, reuse
         self._estimators: dict[str, Estimator] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {"space": self.space, "data_dir": self.data_dir, "objective": self.objective,
-                "budget": self.budget}
+                "budget": self.budget, "over_budget": self.over_budget, "reuse": self.reuse}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.space, self.data_dir = state["space"], state["data_dir"]
         self.objective, self.budget = state["objective"], state["budget"]
+        self.over_budget, self.reuse = state["over_budget"], state["reuse"]
         self._estimators = {}
 
     def __call__(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -214,10 +243,12 @@ class RunJobs(JobHandler):
         if est is None:  # one estimator per target and worker (a benchmark loads once)
             est = self._estimators[key] = make_estimator(target, self.data_dir)
         sspec: StrategySpec = job["strategy"]
+        budget = target.budget if target.budget is not None else self.budget
         exp = Experiment(get_space(self.space),
                          registry.create("strategy", sspec.name, **sspec.params), est,
-                         termination=budget_termination(self.budget), objective=self.objective,
-                         seed=job["seed"], meta=job["meta"])
+                         termination=budget_termination(budget, over_budget=self.over_budget),
+                         objective=self.objective, seed=job["seed"], meta=job["meta"],
+                         reuse=self.reuse)
         if exp.id != job["exp_id"]:  # pragma: no cover - the identity must not depend on the process
             raise NaslabError(f"experiment id differs in the worker ({exp.id}) and the driver "
                               f"({job['exp_id']})")
@@ -240,7 +271,9 @@ def _run_in_pool(cfg: CompareConfig, st: Storage, todo: list[_Run],
                    start_method=e["params"].get("start_method"), preload=(__name__,))
     priors: dict[int, list[TrialRecord]] = {}
     with pool:
-        pool.start(RunJobs(cfg.space, cfg.data_dir, cfg.objective, cfg.budget))
+        pool.start(RunJobs(cfg.space, cfg.data_dir, cfg.objective, cfg.budget,
+                           over_budget="keep" if cfg.protocol is None else
+                           cfg._protocol().over_budget, reuse=cfg.reuse))
         for run in todo:
             resumed = run.how == "resumed"
             priors[run.index] = st.trials(run.exp.id) if resumed else []
@@ -269,5 +302,6 @@ def _run_in_pool(cfg: CompareConfig, st: Storage, todo: list[_Run],
                 buf.status = out["status"]
                 buf.new, buf.final_ckpt = out["new"], out["ckpt"]
                 buf.write_to(st, run.exp.id, run.exp.config)
-                finish(run.index, summarize(run.exp.id, run.labels, run.how, out["status"],
-                                            columns(buf.prior + buf.new), run.optimum))
+                finish(run.index, _summary(cfg, run.target, run.exp.id, run.labels, run.how,
+                                           out["status"], columns(buf.prior + buf.new),
+                                           run.optimum))
