@@ -75,7 +75,9 @@ def _fmt(x: float | None, spec: str = ".2f", none: str = "n/a") -> str:
 
 @app.command()
 def search(
-    space: str = typer.Option("nb201", help="Search space (see `naslab list spaces`)."),
+    space: Optional[str] = typer.Option(
+        None, help="Search space (see `naslab list spaces`; default: the benchmark's space with "
+                   "--estimator tabular, else naslab.spaces.DEFAULT_SPACE)."),
     strategy: str = typer.Option("re", help="Search strategy (see `naslab list strategies`)."),
     estimator: str = typer.Option("tabular", help="Estimator: tabular (a benchmark) or another registered one."),
     benchmark: str = typer.Option("nb201/cifar10", help="Tabular benchmark as NAME/DATASET."),
@@ -120,7 +122,6 @@ def search(
         budget = 150
     term = make_termination(
         budget, None if max_simulated_hours is None else max_simulated_hours * 3600.0, max_wall_s)
-    sp = get_space(registry.get("space", space).name)
     strat = registry.create("strategy", strategy, **parse_params(param, "--param"))
     est_params = parse_params(estimator_param, "--estimator-param")
     est_cls = registry.get("estimator", estimator)
@@ -137,6 +138,11 @@ def search(
         raise ConfigError(f"--dataset {dataset!r} is for training-based estimators; with "
                           f"--estimator tabular choose the data with --benchmark NAME/DATASET")
     est = registry.create("estimator", estimator, **est_params)
+    if space is None:
+        from naslab.spaces import DEFAULT_SPACE
+
+        space = est.space_name if getattr(est_cls, "registry_name", "") == "tabular" else DEFAULT_SPACE
+    sp = get_space(registry.get("space", space).name)
     from naslab.runner.executors import make_executor
 
     ex = make_executor(executor, workers=workers, address=ray_address)
@@ -329,16 +335,25 @@ def query(arch: str = typer.Argument(..., help="Architecture in the space's nota
     bench = load_benchmark(benchmark, data_dir=None if data_dir is None else str(data_dir))
     sp = bench.space
     a = sp.from_index(int(arch)) if arch.strip().isdigit() else sp.parse(arch)
-    i = sp.index(a)
-    runs = bench.runs(i, "val_acc")
     d: dict[str, Any] = {
-        "arch": str(a), "index": i, "canonical_index": sp.index(sp.canonical(a)),
-        "benchmark": bench.name, "val_acc_runs": runs,
-        "val_acc_mean": sum(runs) / len(runs),
-        "test_acc": bench.query(i, "test_acc") if bench.has_test else None,
-        "params_m": bench.query(i, "params_m"), "latency_ms": bench.query(i, "latency_ms"),
-        "train_time_s": bench.query(i, "train_time_s"),
+        "arch": str(a), "index": sp.index(a), "canonical_index": sp.index(sp.canonical(a)),
+        "benchmark": bench.name,
     }
+    if not bench.covers_space:
+        d["row"] = bench.index(a)   # raises when the benchmark's sample lacks the arch
+    if not bench.has_test:
+        d["test_acc"] = None
+    for m in bench.metrics:
+        if m.startswith("test_") and not bench.has_test:
+            d[m] = None
+            continue
+        runs = bench.runs(a, m)
+        if len(runs) > 1:
+            d[f"{m}_runs"] = runs
+            d[f"{m}_mean"] = sum(runs) / len(runs)
+        else:
+            d[m] = runs[0]
+    d["cost_s"] = bench.cost(a)
     if output == "json":
         typer.echo(json.dumps(d))
         return
