@@ -17,9 +17,8 @@ archs that take x there.
 
 from __future__ import annotations
 
-import math
-
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -23,6 +23,8 @@ CURVE_LABELS = {
     "rs_val_run": "random search, one run's validation acc. per query (naslab rs)",
 }
 
+CURVE_COLORS = {"oracle_max_test": "#2ca02c", "rs_val_mean": "#1f77b4", "rs_val_run": "#d62728"}
+
 
 def curve_label(a: SpaceAnalysis, key: str) -> str:
     """The legend of a best-of-N curve (a benchmark without test metrics reports validation)."""
@@ -35,9 +37,13 @@ def curve_label(a: SpaceAnalysis, key: str) -> str:
 
 
 def reported_label(a: SpaceAnalysis) -> str:
-    """What the curves report of a pick."""
-    return "test acc." if a.reported == "test_acc" else a.reported
-CURVE_COLORS = {"oracle_max_test": "#2ca02c", "rs_val_mean": "#1f77b4", "rs_val_run": "#d62728"}
+    """What the curves report of a pick, as an axis label."""
+    return "test acc. (%)" if a.reported == "test_acc" else a.reported
+
+
+def _name(a: SpaceAnalysis) -> str:
+    """What the curves report of a pick, in a sentence."""
+    return "test accuracy" if a.reported == "test_acc" else a.reported
 
 
 def distribution_figure(a: SpaceAnalysis) -> Any:
@@ -254,8 +260,8 @@ def write_space_report(analyses: list[SpaceAnalysis], out: str | Path,
              "Right: how many architectures lie within x points of the best one."),
             (f"best_of_n_{s}", best_of_n_figure(a, v), "expected best-of-N",
              f"Exact expected best-of-N (no sampling): the oracle takes the best "
-             f"{reported_label(a)} among N distinct uniform archs; random search takes the "
-             f"{reported_label(a)} of the arch with the best validation value among N distinct "
+             f"{_name(a)} among N distinct uniform archs; random search takes the "
+             f"{_name(a)} of the arch with the best validation value among N distinct "
              f"archs, where every query sees one recorded training run (naslab rs with a "
              f"tabular estimator, val=run) or the mean over runs; ties go to the earlier query."
              + ("" if a.reported == "test_acc" else
