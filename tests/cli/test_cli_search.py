@@ -80,7 +80,7 @@ def db_dir(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     (["search", "--strategy", "evolutoin"], "unknown strategy 'evolutoin'"),
     (["search", "--space", "nb202"], "did you mean 'nb201'"),
     (["search", "--benchmark", "nb201/cifar11"], "did you mean 'cifar10'"),
-    (["search", "--benchmark", "nb301/cifar10"], "unknown benchmark 'nb301'"),
+    (["search", "--benchmark", "nb999/cifar10"], "unknown benchmark 'nb999'"),
     (["search", "--budget", "0"], "budget) must be >= 1, got 0"),
     (["search", "--budget", "ten"], "--budget"),
     (["search", "-p", "population_size=-3"], "population_size must be a positive integer"),

@@ -18,6 +18,7 @@ archs that take x there.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,13 +54,17 @@ def space_grid(space: SearchSpace) -> tuple[np.ndarray, tuple[int, ...]]:
     sizes = tuple(d.size for d in space.decisions)
     try:
         n = len(space)
-        archs = list(space.enumerate())
     except TypeError:
         raise ConfigError(f"space {space.name!r} is not finite; the exact analysis needs a finite "
                           f"space whose decisions form a full factorial grid") from None
-    n_cells = int(np.prod(sizes))
+    n_cells = math.prod(sizes)
+    if n != n_cells:   # checked before enumerating: a large space is refused at once
+        raise ConfigError(f"space {space.name!r} has {n} archs, not the {n_cells} combinations of "
+                          f"its decisions (sizes {sizes}); the exact analysis needs a full "
+                          f"factorial grid")
+    archs = list(space.enumerate())
     choices = np.array([space.decision_indices(a) for a in archs], dtype=np.int64)
-    if n != n_cells or choices.shape != (n_cells, len(sizes)):
+    if choices.shape != (n_cells, len(sizes)):
         raise ConfigError(f"space {space.name!r} has {n} archs, not the {n_cells} combinations of "
                           f"its decisions (sizes {sizes}); the exact analysis needs a full "
                           f"factorial grid")

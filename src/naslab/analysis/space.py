@@ -57,12 +57,16 @@ class SpaceAnalysis:
     isomorphism: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     options: list[list[str]] = field(default_factory=list)  # the options of each decision
+    #: what the best-of-N curves report of a pick: test_acc, or (for a benchmark without test
+    #: metrics) the validation metric it was picked by
+    reported: str = "test_acc"
 
     def to_json(self) -> dict[str, Any]:
         """Everything but the per-arch values, as JSON-able data."""
         an = self.anova
         return {
-            "target": self.target, "metric": self.metric, "n_archs": self.n_archs,
+            "target": self.target, "metric": self.metric, "reported": self.reported,
+            "n_archs": self.n_archs,
             "n_max": self.n_max, "quantiles": self.quantiles, "near_optimum": self.near_optimum,
             "optimum": self.optimum,
             "best_of_n": {k: v.tolist() for k, v in self.best_of_n.items()},
@@ -115,22 +119,49 @@ def zero_output(choices: np.ndarray, space: SearchSpace | str = DEFAULT_SPACE) -
     return zero[-1]
 
 
-def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
+def default_metric(bench: Any) -> str:
+    """``test_acc`` where the benchmark records it, else its first maximised validation metric
+    (``val_acc``; TransNAS room_layout: ``val_neg_loss``)."""
+    if bench.has_test:
+        return "test_acc"
+    for m in bench.metrics:
+        if m.startswith("val_") and bench.metric_mode(m) == "max":
+            return str(m)
+    raise ConfigError(f"{bench.name} has neither test metrics nor a maximised validation metric "
+                      f"to analyse (metrics: {', '.join(bench.metrics)})")
+
+
+def analyze_space(bench: Any, *, n_max: int = 150, metric: str | None = None,
                   mc_runs: int = 0, seed: int = 0, walks: int = 10000, walk_steps: int = 30,
                   max_lag: int = 10) -> SpaceAnalysis:
     """Analyse one tabular benchmark target (e.g. ``nb201/cifar10``).
 
     The benchmark's space must be finite, its declared decisions forming a full factorial grid
-    (ConfigError otherwise). ``metric``: the value analysed (``test_acc`` or ``val_acc``, the
-    mean over runs).
+    (ConfigError otherwise). ``metric``: the value analysed: ``test_acc``, or a validation
+    metric that is maximised (``val_acc``, the mean over runs; TransNAS's ``val_neg_loss``);
+    default :func:`default_metric`. Random search picks by that validation metric (``val_acc``
+    when analysing ``test_acc``) and the curves report the pick's test accuracy, or, for a
+    benchmark without test metrics, the validation value it was picked by (``reported``).
     ``mc_runs`` > 0 also simulates random search that many times (seeded) and reports the
     largest deviation of the exact best-of-N curves from the simulation.
     """
     space = get_space(bench.space_name)
-    if metric not in ("test_acc", "val_acc"):
-        raise ConfigError(f"metric must be 'test_acc' or 'val_acc', got {metric!r}")
-    if not bench.has_test:
-        raise DataError(bench.test_unavailable_reason)
+    metric = default_metric(bench) if metric is None else metric
+    if metric == "test_acc":
+        if not bench.has_test:
+            raise DataError(f"{bench.test_unavailable_reason}; analyse a validation metric "
+                            f"instead (metric={default_metric(bench)!r})")
+        val_metric = "val_acc"
+    elif metric == "val_acc":
+        val_metric = metric
+    else:
+        others = [m for m in bench.metrics if m.startswith("val_") and m != "val_acc"
+                  and bench.metric_mode(m) == "max"]
+        if metric not in others:
+            more = f" (or, for {bench.name}: {', '.join(others)})" if others else ""
+            raise ConfigError(f"metric must be 'test_acc' or 'val_acc'{more}, got {metric!r}")
+        val_metric = metric
+    reported = "test_acc" if bench.has_test else val_metric
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     try:
@@ -141,9 +172,9 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
     edges = decision_labels(space)
     options = [list(d.options) for d in space.decisions]
     ops = options[0] if all(o == options[0] for o in options) else []
-    test = bench.column("test_acc")
-    val_runs = bench.run_table("val_acc")
-    val_mean = bench.column("val_acc")
+    val_runs = bench.run_table(val_metric)
+    val_mean = bench.column(val_metric)
+    test = bench.column("test_acc") if reported == "test_acc" else val_mean
     y = test if metric == "test_acc" else val_mean
     M = y.size
     n_max = check_int("n_max (budget)", n_max, minimum=1, maximum=M)
@@ -216,7 +247,7 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
                       "classes": int(np.unique(cls[lo_arch]).size),
                       "best": float(y[lo_arch].max()), "worst": float(y[lo_arch].min()),
                       "median": float(np.median(y[lo_arch]))},
-        options=options,
+        options=options, reported=reported,
         isomorphism={"n_classes": iso.n_classes, "singletons": iso.singletons,
                      "size_counts": {str(k): v for k, v in iso.size_counts.items()},
                      "largest_classes": [{"arch": str(space.from_index(r)), "size": s}

@@ -52,6 +52,9 @@ class TabularBenchmark(ABC):
     cost_metric: str = "train_time_s"
     device_metrics: tuple[str, ...] = ("latency_ms",)
     metric_modes: Mapping[str, str] = METRIC_MODES
+    #: False for a benchmark that labels a sample of its space: :meth:`archs` lists the sample,
+    #: :meth:`column` follows its order and :meth:`index` is the row in it
+    covers_space: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -97,6 +100,11 @@ class TabularBenchmark(ABC):
         if space.name != self.space_name:
             raise ConfigError(f"benchmark {self.name!r} scores space {self.space_name!r}, but "
                               f"the search space is {space.name!r}")
+
+    def archs(self) -> list[Architecture]:
+        """The labelled architectures in row order (the order of :meth:`column`): every
+        architecture of the space in index order, unless ``covers_space`` is False."""
+        return list(self.space.enumerate())
 
     # --- validation ------------------------------------------------------------------------
     def check_fidelity(self, fidelity: float | None) -> float:

@@ -20,7 +20,9 @@ def analyze(
         None, "--benchmark", "-b", help=f"Benchmark target NAME/DATASET (repeatable; default {DEFAULT_BENCHMARK})."),
     budget: Optional[int] = typer.Option(
         None, help="Largest N of the best-of-N curves (default 150, or the comparison's longest run)."),
-    metric: str = typer.Option("test_acc", help="Metric analysed: test_acc, or val_acc (mean over runs)."),
+    metric: Optional[str] = typer.Option(
+        None, help="Metric analysed: test_acc, or val_acc (mean over runs); default test_acc, "
+                   "or the benchmark's validation metric where it records no test metrics."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write index.html, figures/ and tables/ here."),
     mc_runs: int = typer.Option(0, help="Also simulate random search this many times and compare with "
                                         "the exact curves (e.g. 10000)."),
@@ -94,7 +96,8 @@ def _print_analysis(a: Any) -> None:
         f"quantiles        median {a.quantiles['q50']:.2f} | 90% {a.quantiles['q90']:.2f} | "
         f"99% {a.quantiles['q99']:.2f} | archs within 1 point of the best: {a.near_optimum['within_1']:,}",
         f"best-of-{a.n_max} (exact) random search {bon['rs_val_run'][-1]:.3f} (one run's val per query), "
-        f"{bon['rs_val_mean'][-1]:.3f} (mean val); oracle {bon['oracle_max_test'][-1]:.3f}",
+        f"{bon['rs_val_mean'][-1]:.3f} (mean val); oracle {bon['oracle_max_test'][-1]:.3f}"
+        + ("" if a.reported == "test_acc" else f"  ({a.reported} of the pick: no test metrics)"),
         "edge importance  " + ", ".join(f"{e} {100 * f:.1f}%" for e, f in main)
         + f"; pairs {100 * float(an['order_fraction']['2']):.1f}%, higher orders "
         f"{100 * sum(float(v) for k, v in an['order_fraction'].items() if int(k) > 2):.1f}%",

@@ -40,7 +40,9 @@ def proxies(
     benchmark: Optional[str] = typer.Option(
         None, help="Ground truth: tabular benchmark NAME/DATASET (default: "
                    "naslab.benchmarks.DEFAULT_BENCHMARK)."),
-    metric: str = typer.Option("test_acc", help="Benchmark metric the proxy should rank (200 epochs)."),
+    metric: Optional[str] = typer.Option(
+        None, help="Benchmark metric the proxy should rank (default test_acc, or the benchmark's "
+                   "validation metric where it records no test metrics)."),
     sample: str = typer.Option("100", help="Architectures scored: a number drawn uniformly without "
                                            "replacement, or 'all'."),
     seed: int = typer.Option(0, help="Seed of the sample and of every network's initialisation."),
@@ -83,7 +85,12 @@ def proxies(
                            data_dir=None if data_dir is None else str(data_dir))
     if sp is None:
         sp = get_space(bench.space_name)
-    n = _sample_size(sample, len(sp)) if bench.space_name == sp.name else None
+    if metric is None:
+        from naslab.analysis.space import default_metric
+
+        metric = default_metric(bench)
+    size = len(sp) if bench.covers_space else len(bench.archs())
+    n = _sample_size(sample, size) if bench.space_name == sp.name else None
     params = parse_params(estimator_param, "--estimator-param")
     if dataset is not None:
         params.setdefault("dataset", dataset)

@@ -108,7 +108,9 @@ ESTIMATOR_OPTION_FLAGS = {"benchmark": "--benchmark", "dataset": "--dataset",
 
 @app.command()
 def search(
-    space: str = typer.Option(DEFAULT_SPACE, help="Search space (see `naslab list spaces`)."),
+    space: Optional[str] = typer.Option(
+        None, help="Search space (see `naslab list spaces`; default: the benchmark's space with "
+                   "--estimator tabular, else naslab.spaces.DEFAULT_SPACE)."),
     strategy: str = typer.Option("re", help="Search strategy (see `naslab list strategies`)."),
     estimator: str = typer.Option("tabular", help="Estimator: tabular (a benchmark) or another registered one."),
     benchmark: Optional[str] = typer.Option(
@@ -176,7 +178,7 @@ def search(
             "--over-budget": over_budget, "--param": param, "--estimator-param": estimator_param,
             "--dataset": dataset, "--objective": None if objective == "val_acc" else objective,
             "--estimator": None if estimator == "tabular" else estimator,
-            "--space": None if space == DEFAULT_SPACE else space})
+            "--space": space})
         ex = make_executor(executor, workers=workers, address=ray_address)
         store = SQLiteStorage(storage)
         exp = protocol_experiment(protocol, strategy, target=benchmark, seed=seed,
@@ -190,12 +192,14 @@ def search(
         term = make_termination(
             budget, None if max_simulated_hours is None else max_simulated_hours * 3600.0,
             max_wall_s, over_budget=over_budget or "keep")
-        sp = get_space(registry.get("space", space).name)
         strat = registry.create("strategy", strategy, **parse_params(param, "--param"))
         est = make_estimator(estimator, parse_params(estimator_param, "--estimator-param"),
                              labels=ESTIMATOR_OPTION_FLAGS, benchmark=benchmark, dataset=dataset,
                              data_dir=None if data_dir is None else str(data_dir), val=val,
                              fidelity=fidelity)
+        if space is None:  # a benchmark's own space, else the default space
+            space = getattr(est, "space_name", None) or DEFAULT_SPACE
+        sp = get_space(registry.get("space", space).name)
         ex = make_executor(executor, workers=workers, address=ray_address)
         store = SQLiteStorage(storage)
         exp = Experiment(sp, strat, est, termination=term, objective=objective, storage=store,
@@ -403,17 +407,25 @@ def query(arch: str = typer.Argument(..., help="Architecture in the space's nota
     bench = load_benchmark(benchmark, data_dir=None if data_dir is None else str(data_dir))
     sp = bench.space
     a = sp.from_index(int(arch)) if arch.strip().isdigit() else sp.parse(arch)
-    i = sp.index(a)
-    runs = bench.runs(i, "val_acc")
     d: dict[str, Any] = {
-        "arch": str(a), "index": i, "canonical_index": sp.index(sp.canonical(a)),
-        "benchmark": bench.name, "val_acc_runs": runs,
-        "val_acc_mean": sum(runs) / len(runs),
-        "test_acc": bench.query(i, "test_acc") if bench.has_test else None,
-        "params_m": bench.query(i, "params_m"),
-        "latency_ms": bench.query(i, "latency_ms") if "latency_ms" in bench.metrics else None,
-        "train_time_s": bench.query(i, "train_time_s"),
+        "arch": str(a), "index": sp.index(a), "canonical_index": sp.index(sp.canonical(a)),
+        "benchmark": bench.name,
     }
+    if not bench.covers_space:
+        d["row"] = bench.index(a)   # raises when the benchmark's sample lacks the arch
+    if not bench.has_test:
+        d["test_acc"] = None
+    for m in bench.metrics:
+        if m.startswith("test_") and not bench.has_test:
+            d[m] = None
+            continue
+        runs = bench.runs(a, m)
+        if len(runs) > 1:
+            d[f"{m}_runs"] = runs
+            d[f"{m}_mean"] = sum(runs) / len(runs)
+        else:
+            d[m] = runs[0]
+    d["cost_s"] = bench.cost(a)
     if output == "json":
         typer.echo(json.dumps(d))
         return

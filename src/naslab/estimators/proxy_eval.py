@@ -115,7 +115,9 @@ def evaluate_proxies(proxies: Sequence[str], *, benchmark: Any = None,
     benchmark: a benchmark name (``"NAME/DATASET"``, default
         :data:`naslab.benchmarks.DEFAULT_BENCHMARK`) or a loaded benchmark object.
     space: default the benchmark's space; another space is an error.
-    sample: number of archs (uniform without replacement, ``seed``), None = the whole space.
+    sample: number of archs (uniform without replacement, ``seed``), None = the whole space
+        (for a benchmark that labels a sample of its space, ``covers_space`` False: drawn from
+        and None = all of its labelled archs).
     seed: seed of the sample and of every network's initialisation (per arch:
         ``derive_seed(seed, index)``).
     params: parameters of every proxy estimator (``dataset``, ``batch_size``, ``C`` ...).
@@ -146,8 +148,15 @@ def evaluate_proxies(proxies: Sequence[str], *, benchmark: Any = None,
         raise ConfigError(f"benchmark {bench.name!r} scores space {bench.space_name!r}, not "
                           f"{sp.name!r}")
     truth_all = bench.column(metric)
-    idx = sample_indices(len(sp), sample, seed)
-    truth = truth_all[idx]
+    if bench.covers_space:
+        idx = sample_indices(len(sp), sample, seed)
+        truth = truth_all[idx]
+    else:  # a labelled sample of the space: draw its rows, score the archs by space index
+        picked = sample_indices(len(truth_all), sample, seed)
+        labelled = bench.archs()
+        idx = np.array([sp.index(labelled[r]) for r in picked], dtype=np.int64)
+        order = np.argsort(idx, kind="stable")
+        idx, truth = idx[order], truth_all[picked][order]
     ests = [registry.create("proxy", name, **dict(params or {})) for name in names]
     rows = []
     for name, est in zip(names, ests):
