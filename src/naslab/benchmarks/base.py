@@ -32,7 +32,8 @@ METRIC_MODES: Mapping[str, str] = {
 
 
 class TabularBenchmark(ABC):
-    """Recorded results of every architecture of one finite search space.
+    """Recorded results of every architecture of one finite search space (or of a fixed sample
+    of a space: then :attr:`n_archs` and :meth:`arch` name its rows).
 
     Class attributes a subclass sets: ``space_name``, ``metrics`` (queryable names, in the order
     :meth:`evaluate` reports them), ``fidelities`` (the recorded budgets, e.g. epochs) and
@@ -69,6 +70,18 @@ class TabularBenchmark(ABC):
     def space(self) -> SearchSpace:
         """The search space whose architectures the table holds."""
         return get_space(self.space_name)
+
+    @property
+    def n_archs(self) -> int:
+        """Rows of the table: the architectures it holds (default: every arch of the space, in
+        official index order). A benchmark of a sample of a space holds fewer."""
+        return len(self.space)
+
+    def arch(self, row: int) -> Architecture:
+        """The architecture of row ``row`` (0 <= row < :attr:`n_archs`; default: the space's
+        ``from_index``). What code that walks a table - the predictor harness, the proxy
+        evaluation - reads instead of the space's index."""
+        return self.space.from_index(row)
 
     @property
     def has_test(self) -> bool:
@@ -149,7 +162,7 @@ class TabularBenchmark(ABC):
     @abstractmethod
     def column(self, metric: str, *, fidelity: float | None = None,
                device: str | None = None) -> np.ndarray:
-        """``metric`` of every architecture in official order (a fresh array). Where the
+        """``metric`` of every architecture in official (row) order (a fresh array). Where the
         benchmark records several runs, the mean over runs."""
 
     def cost(self, arch: Architecture | int | str, *, fidelity: float | None = None) -> float:
@@ -217,7 +230,7 @@ class TabularBenchmark(ABC):
         return {
             "name": self.name,
             "space": self.space_name,
-            "n_archs": len(self.space),
+            "n_archs": self.n_archs,
             "metrics": list(self.metrics),
             "metric_modes": {m: self.metric_mode(m) for m in self.metrics},
             "fidelities": list(self.fidelities),
