@@ -144,8 +144,8 @@ def test_init_parameters_covers_common_layers_and_refuses_unknown_ones() -> None
 
 
 def test_bad_input() -> None:
-    with pytest.raises(ConfigError, match="space 'nb101' has no network builder.*nb201"):
-        build_network(Architecture("nb101", (0, 1)))
+    with pytest.raises(ConfigError, match="space 'no_builder_space' has no network builder.*nb201"):
+        build_network(Architecture("no_builder_space", (0, 1)))
     with pytest.raises(ConfigError, match="no option.*affine"):
         build_network(ARCHS[0], affine=False)
     with pytest.raises(ConfigError, match="needs an Architecture"):
@@ -164,7 +164,7 @@ def test_estimators_accept_exactly_the_spaces_with_builders() -> None:
     for est in (TrainingEstimator("digits"), ZeroCostEstimator("synflow")):
         est.check_space(SPACE)
         with pytest.raises(ConfigError, match="'nowhere' has no network builder; spaces with "
-                                              "network builders: nb201"):
+                                              "network builders: (.*, )?nb201"):
             est.check_space(Other())
 
 

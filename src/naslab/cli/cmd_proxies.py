@@ -83,7 +83,7 @@ def proxies(
                            data_dir=None if data_dir is None else str(data_dir))
     if sp is None:
         sp = get_space(bench.space_name)
-    n = _sample_size(sample, len(sp)) if bench.space_name == sp.name else None
+    n = _sample_size(sample, bench.n_archs) if bench.space_name == sp.name else None
     params = parse_params(estimator_param, "--estimator-param")
     if dataset is not None:
         params.setdefault("dataset", dataset)

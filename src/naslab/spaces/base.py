@@ -11,6 +11,7 @@ search-space analysis - derives it from these two attributes, never from a parti
 from __future__ import annotations
 
 import functools
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -267,6 +268,15 @@ class SearchSpace(ABC):
 
     def from_index(self, index: int) -> Architecture:
         raise TypeError(f"search space {self.name!r} has no official index")
+
+    def arch_key(self, arch: Architecture) -> int:
+        """A stable non-negative integer naming ``arch`` (and its isomorphs): what seeds
+        per-architecture randomness, such as a zero-cost proxy's network initialisation, so
+        that it does not depend on which other archs are scored. Default: 62 bits of the
+        BLAKE2b hash of the canonical form's notation; indexed spaces return the official
+        index."""
+        text = self.format(self.canonical(arch)).encode("utf-8")
+        return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 2
 
     # declared decisions ------------------------------------------------------------------
     def decision_indices(self, arch: Architecture) -> tuple[int, ...]:
