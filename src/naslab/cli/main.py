@@ -326,19 +326,26 @@ def query(arch: str = typer.Argument(..., help="Architecture in the space's nota
     """Look an architecture up in a tabular benchmark (all runs, test accuracy, cost, hardware)."""
     from naslab.benchmarks import load_benchmark
 
+    from naslab.errors import DataError
+
     bench = load_benchmark(benchmark, data_dir=None if data_dir is None else str(data_dir))
     sp = bench.space
-    a = sp.from_index(int(arch)) if arch.strip().isdigit() else sp.parse(arch)
-    i = sp.index(a)
+    # an index is a row of the benchmark (the space's index for a benchmark of a whole space)
+    a = bench.arch(int(arch)) if arch.strip().isdigit() else sp.parse(arch)
+    i = bench.index(a)
     runs = bench.runs(i, "val_acc")
     d: dict[str, Any] = {
-        "arch": str(a), "index": i, "canonical_index": sp.index(sp.canonical(a)),
+        "arch": str(a), "index": i, "canonical_index": bench.index(sp.canonical(a)),
         "benchmark": bench.name, "val_acc_runs": runs,
         "val_acc_mean": sum(runs) / len(runs),
         "test_acc": bench.query(i, "test_acc") if bench.has_test else None,
-        "params_m": bench.query(i, "params_m"), "latency_ms": bench.query(i, "latency_ms"),
-        "train_time_s": bench.query(i, "train_time_s"),
     }
+    for m in bench.metrics:
+        if m not in ("val_acc", "test_acc"):
+            try:
+                d[m] = bench.query(i, m)
+            except DataError:  # a metric the benchmark lists but lacks for this arch
+                d[m] = None
     if output == "json":
         typer.echo(json.dumps(d))
         return
