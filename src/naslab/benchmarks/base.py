@@ -53,6 +53,9 @@ class TabularBenchmark(ABC):
     cost_metric: str = "train_time_s"
     device_metrics: tuple[str, ...] = ("latency_ms",)
     metric_modes: Mapping[str, str] = METRIC_MODES
+    #: False for a benchmark that labels a sample of its space: :meth:`archs` lists the sample,
+    #: :meth:`column` follows its order and :meth:`index` is the row in it
+    covers_space: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -71,17 +74,22 @@ class TabularBenchmark(ABC):
         """The search space whose architectures the table holds."""
         return get_space(self.space_name)
 
+    def archs(self) -> list[Architecture]:
+        """The labelled architectures in row order (the order of :meth:`column`): every
+        architecture of the space in index order, unless ``covers_space`` is False."""
+        return list(self.space.enumerate())
+
     @property
     def n_archs(self) -> int:
-        """Rows of the table: the architectures it holds (default: every arch of the space, in
-        official index order). A benchmark of a sample of a space holds fewer."""
-        return len(self.space)
+        """Rows of the table: the architectures it holds (the whole space, or the sample)."""
+        return len(self.space) if self.covers_space else len(self.archs())
 
     def arch(self, row: int) -> Architecture:
-        """The architecture of row ``row`` (0 <= row < :attr:`n_archs`; default: the space's
-        ``from_index``). What code that walks a table - the predictor harness, the proxy
-        evaluation - reads instead of the space's index."""
-        return self.space.from_index(row)
+        """The architecture of row ``row`` (0 <= row < :attr:`n_archs`): the space's
+        ``from_index`` when the benchmark covers its space, else ``archs()[row]``. What code that
+        walks a table - the predictor harness, the proxy evaluation - reads instead of the
+        space's index."""
+        return self.space.from_index(row) if self.covers_space else self.archs()[row]
 
     @property
     def has_test(self) -> bool:

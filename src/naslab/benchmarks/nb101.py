@@ -42,7 +42,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,6 +223,7 @@ class NB101SampleBenchmark(TabularBenchmark):
     """
 
     space_name = "nb101"
+    covers_space = False
     metrics = ("val_acc", "params_m", "flops_m") + tuple(f"zc_{z}" for z in ZC_PROXIES)
     fidelities = (EPOCHS,)
     max_fidelity = EPOCHS
@@ -394,6 +394,6 @@ class NB101SampleBenchmark(TabularBenchmark):
                              "outside it cannot be queried"})
         return meta
 
-    def archs(self) -> Sequence[Architecture]:
+    def archs(self) -> list[Architecture]:
         """Every row's architecture (canonical form), in row order."""
         return list(self._archs)
