@@ -144,6 +144,8 @@ def test_predictor_harness_on_nb101_end_to_end(bench) -> None:  # type: ignore[n
     from naslab.predictors.evaluate import class_ids, evaluate_predictors, make_split
 
     assert len(set(class_ids(bench).tolist())) == 292  # one row per cell
+    nb201 = get_space("nb201")  # on NB201 the classes are still NB201's own
+    assert np.array_equal(class_ids(nb201), nb201.class_ids())
     test, order = make_split(bench, 0, 200, 92)
     assert len(set(test.tolist()) | set(order.tolist())) == 292
     with pytest.raises(ConfigError, match="exceeds the 292"):

@@ -360,7 +360,7 @@ class NB101Space(SearchSpace):
             raise InvalidArchitectureError(
                 f"architecture belongs to space {arch.space!r}, expected {self.name!r}")
         ch = arch.choices
-        if ch in self._hash_memo:
+        if isinstance(ch, tuple) and ch in self._hash_memo:
             return arch
         if (not isinstance(ch, tuple) or len(ch) != N_CHOICES
                 or not all(type(b) is int and b in (0, 1) for b in ch[:N_EDGES])
