@@ -68,11 +68,25 @@ def test_skeleton_forward_and_seeded_weights() -> None:
     assert net(torch.zeros(3, 1, 8, 8)).shape == (3, 10)  # digits-sized input
     bn = next(m for m in net.modules() if isinstance(m, nn.BatchNorm2d))
     assert bn.momentum == pytest.approx(0.003) and bn.eps == 1e-5
-    # isomorphic specs build the same network shape
+    # pruning removes only modules that never run: the raw spec and its pruned form are one
+    # network
     with torch.device("meta"):
-        full = NB101Network(a)
-        canon = NB101Network(SP.canonical(a))
-    assert _params(full) == _params(canon)
+        assert _params(NB101Network(a)) == _params(NB101Network(SP.pruned_arch(a)))
+
+
+def test_isomorphic_specs_can_differ_in_the_remainder_channel() -> None:
+    # three nodes feed the output: 128 = 43 + 43 + 42, the 42 to the last of them (NB101's
+    # rule). One cell (one NB101 hash), two node orders: the 42 channels go to a conv1x1 or a
+    # conv3x3 node, so the networks differ by a few parameters, as NB101's own builder does
+    rows = ["0111000", "0000001", "0000001", "0000001", "0000000", "0000000", "0000000"]
+    m = [[int(c) for c in r] for r in rows]
+    ops_a = ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "conv1x1-bn-relu"] + ["maxpool3x3"] * 2 + ["output"]
+    ops_b = ["input", "conv1x1-bn-relu", "conv1x1-bn-relu", "conv3x3-bn-relu"] + ["maxpool3x3"] * 2 + ["output"]
+    a, b = SP.from_spec(m, ops_a), SP.from_spec(m, ops_b)
+    assert SP.unique_key(a) == SP.unique_key(b) and SP.canonical(a) == SP.canonical(b)
+    with torch.device("meta"):
+        pa, pb = _params(NB101Network(a)), _params(NB101Network(b))
+    assert pa != pb and abs(pa - pb) < 0.01 * pa
 
 
 def test_errors() -> None:

@@ -25,7 +25,8 @@ as checked against NB101 itself (``tests/benchmarks/test_nb101_data.py``):
 
 :class:`NB101SampleBenchmark` (registered ``nb101_sample``, target ``nb101_sample/cifar10``)
 holds one row per unique cell (in order of first appearance in the file; row ``i`` is
-``arch(i)``, the cell's canonical form); its recorded runs are the distinct ``val_accuracy``
+``arch(i)``: the spec of the cell's first record, pruned with its node order kept and padded -
+the network NASLib's ``params`` were counted on); its recorded runs are the distinct ``val_accuracy``
 values of the cell's records (1-3), ``params_m`` / ``flops_m`` / ``zc_<proxy>`` those of its
 first record. It is a sample: querying a cell outside it is a DataError, the space stays
 NB101's 423,624 cells, and the file records no training time (so it prices no search) and no
@@ -258,7 +259,10 @@ class NB101SampleBenchmark(TabularBenchmark):
         self.keys: list[str] = list(info["rows"])
         self._row = {k: i for i, k in enumerate(self.keys)}
         members = list(info["rows"].values())
-        self._archs = [sp.canonical(recs[m[0]].arch) for m in members]
+        # the first record's spec, pruned (node order kept) and padded: the network NB101 and
+        # NASLib built for it (NB101's channel split depends on node order, so an isomorphic
+        # relabelling such as the canonical form can differ by a few parameters)
+        self._archs = [sp.pruned_arch(recs[m[0]].arch) for m in members]
         runs: list[list[float]] = []
         for m in members:
             vals: list[float] = []
@@ -395,5 +399,5 @@ class NB101SampleBenchmark(TabularBenchmark):
         return meta
 
     def archs(self) -> list[Architecture]:
-        """Every row's architecture (canonical form), in row order."""
+        """Every row's architecture (its first record's spec, pruned and padded), in row order."""
         return list(self._archs)

@@ -270,12 +270,12 @@ class SearchSpace(ABC):
         raise TypeError(f"search space {self.name!r} has no official index")
 
     def arch_key(self, arch: Architecture) -> int:
-        """A stable non-negative integer naming ``arch`` (and its isomorphs): what seeds
-        per-architecture randomness, such as a zero-cost proxy's network initialisation, so
-        that it does not depend on which other archs are scored. Default: 62 bits of the
-        BLAKE2b hash of the canonical form's notation; indexed spaces return the official
-        index."""
-        text = self.format(self.canonical(arch)).encode("utf-8")
+        """A stable non-negative integer naming ``arch``: what seeds per-architecture
+        randomness, such as a zero-cost proxy's network initialisation, so that it does not
+        depend on which other archs are scored, and what keys score caches. Default: 62 bits
+        of the BLAKE2b hash of its notation (isomorphic archs get different keys: their
+        networks may differ); indexed spaces return the official index."""
+        text = self.format(arch).encode("utf-8")
         return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 2
 
     # declared decisions ------------------------------------------------------------------

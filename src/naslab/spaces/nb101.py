@@ -316,6 +316,11 @@ class NB101Space(SearchSpace):
         m, ops = self._pruned(self.validate(arch))
         return m.tolist(), [INPUT, *(OPS[o] for o in ops), OUTPUT]
 
+    def pruned_arch(self, arch: Architecture) -> Architecture:
+        """``arch`` with its pruned nodes removed (the others keep their order) and the cell
+        padded back to 7 nodes: the same network as ``arch`` (see :meth:`canonical`)."""
+        return Architecture(self.name, pack(*self._pruned(self.validate(arch))))
+
     def from_spec(self, matrix: Any, ops: Sequence[str | int]) -> Architecture:
         """The architecture of an NB101 spec: ``matrix`` n x n (2 <= n <= 7, upper triangular
         0/1), ``ops`` the n op names (``input`` first, ``output`` last) or the n - 2 interior
@@ -412,7 +417,13 @@ class NB101Space(SearchSpace):
 
     def canonical(self, arch: Architecture) -> Architecture:
         """The representative of ``arch``'s class: its pruned cell relabelled to the smallest
-        code among its topological orders, padded to 7 nodes (:func:`pack`)."""
+        code among its topological orders, padded to 7 nodes (:func:`pack`).
+
+        Isomorphic in NB101's sense (one graph hash, one record), but not always the same
+        network to the parameter: NB101's channel split gives a remainder channel to the
+        lowest-numbered nodes feeding the output, so relabelling can move it to a node with
+        another op. Build the record's own spec (:meth:`pruned_arch`) to count its
+        parameters."""
         c = self._canon_memo.get(arch.choices)
         if c is None:
             m, ops = self._pruned(self.validate(arch))
