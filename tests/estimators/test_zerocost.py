@@ -311,7 +311,7 @@ def test_other_spaces_are_refused() -> None:
     from naslab.spaces.base import Architecture
 
     with pytest.raises(ConfigError, match="space"):
-        ZeroCostEstimator("synflow").evaluate(Architecture("nb101", (1, 2)))
+        ZeroCostEstimator("synflow").evaluate(Architecture("no_builder_space", (1, 2)))
 
 
 def test_importing_the_estimator_does_not_import_torch() -> None:

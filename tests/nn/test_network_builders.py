@@ -144,8 +144,8 @@ def test_init_parameters_covers_common_layers_and_refuses_unknown_ones() -> None
 
 
 def test_bad_input() -> None:
-    with pytest.raises(ConfigError, match="space 'nb101' has no network builder.*nb201"):
-        build_network(Architecture("nb101", (0, 1)))
+    with pytest.raises(ConfigError, match="space 'no_builder_space' has no network builder.*nb201"):
+        build_network(Architecture("no_builder_space", (0, 1)))
     with pytest.raises(ConfigError, match="no option.*affine"):
         build_network(ARCHS[0], affine=False)
     with pytest.raises(ConfigError, match="needs an Architecture"):

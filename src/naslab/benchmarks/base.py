@@ -32,7 +32,8 @@ METRIC_MODES: Mapping[str, str] = {
 
 
 class TabularBenchmark(ABC):
-    """Recorded results of every architecture of one finite search space.
+    """Recorded results of every architecture of one finite search space (or of a fixed sample
+    of a space: then :attr:`n_archs` and :meth:`arch` name its rows).
 
     Class attributes a subclass sets: ``space_name``, ``metrics`` (queryable names, in the order
     :meth:`evaluate` reports them), ``fidelities`` (the recorded budgets, e.g. epochs) and
@@ -73,6 +74,23 @@ class TabularBenchmark(ABC):
         """The search space whose architectures the table holds."""
         return get_space(self.space_name)
 
+    def archs(self) -> list[Architecture]:
+        """The labelled architectures in row order (the order of :meth:`column`): every
+        architecture of the space in index order, unless ``covers_space`` is False."""
+        return list(self.space.enumerate())
+
+    @property
+    def n_archs(self) -> int:
+        """Rows of the table: the architectures it holds (the whole space, or the sample)."""
+        return len(self.space) if self.covers_space else len(self.archs())
+
+    def arch(self, row: int) -> Architecture:
+        """The architecture of row ``row`` (0 <= row < :attr:`n_archs`): the space's
+        ``from_index`` when the benchmark covers its space, else ``archs()[row]``. What code that
+        walks a table - the predictor harness, the proxy evaluation - reads instead of the
+        space's index."""
+        return self.space.from_index(row) if self.covers_space else self.archs()[row]
+
     @property
     def has_test(self) -> bool:
         """Whether the test metrics were found (searching never needs them)."""
@@ -100,11 +118,6 @@ class TabularBenchmark(ABC):
         if space.name != self.space_name:
             raise ConfigError(f"benchmark {self.name!r} scores space {self.space_name!r}, but "
                               f"the search space is {space.name!r}")
-
-    def archs(self) -> list[Architecture]:
-        """The labelled architectures in row order (the order of :meth:`column`): every
-        architecture of the space in index order, unless ``covers_space`` is False."""
-        return list(self.space.enumerate())
 
     # --- validation ------------------------------------------------------------------------
     def check_fidelity(self, fidelity: float | None) -> float:
@@ -170,7 +183,7 @@ class TabularBenchmark(ABC):
     @abstractmethod
     def column(self, metric: str, *, fidelity: float | None = None,
                device: str | None = None) -> np.ndarray:
-        """``metric`` of every architecture in official order (a fresh array). Where the
+        """``metric`` of every architecture in official (row) order (a fresh array). Where the
         benchmark records several runs, the mean over runs."""
 
     def cost(self, arch: Architecture | int | str, *, fidelity: float | None = None) -> float:
@@ -246,7 +259,7 @@ class TabularBenchmark(ABC):
         return {
             "name": self.name,
             "space": self.space_name,
-            "n_archs": len(self.space),
+            "n_archs": self.n_archs,
             "metrics": list(self.metrics),
             "metric_modes": {m: self.metric_mode(m) for m in self.metrics},
             "fidelities": list(self.fidelities),

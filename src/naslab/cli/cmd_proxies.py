@@ -89,8 +89,7 @@ def proxies(
         from naslab.analysis.space import default_metric
 
         metric = default_metric(bench)
-    size = len(sp) if bench.covers_space else len(bench.archs())
-    n = _sample_size(sample, size) if bench.space_name == sp.name else None
+    n = _sample_size(sample, bench.n_archs) if bench.space_name == sp.name else None
     params = parse_params(estimator_param, "--estimator-param")
     if dataset is not None:
         params.setdefault("dataset", dataset)

@@ -404,22 +404,31 @@ def query(arch: str = typer.Argument(..., help="Architecture in the space's nota
     """Look an architecture up in a tabular benchmark (all runs, test accuracy, cost, hardware)."""
     from naslab.benchmarks import load_benchmark
 
+    from naslab.errors import DataError
+
     bench = load_benchmark(benchmark, data_dir=None if data_dir is None else str(data_dir))
     sp = bench.space
-    a = sp.from_index(int(arch)) if arch.strip().isdigit() else sp.parse(arch)
-    d: dict[str, Any] = {
-        "arch": str(a), "index": sp.index(a), "canonical_index": sp.index(sp.canonical(a)),
-        "benchmark": bench.name,
-    }
+    # an index is a row of the benchmark (the space's index for a benchmark of a whole space)
+    a = bench.arch(int(arch)) if arch.strip().isdigit() else sp.parse(arch)
+    i = bench.index(a)   # raises when a sample benchmark lacks the arch
+    d: dict[str, Any] = {"arch": str(a), "index": i, "benchmark": bench.name}
+    try:
+        d["canonical_index"] = bench.index(sp.canonical(a))
+    except DataError:  # a sample benchmark may hold another member of the class
+        d["canonical_index"] = None
     if not bench.covers_space:
-        d["row"] = bench.index(a)   # raises when the benchmark's sample lacks the arch
+        d["row"] = i
     if not bench.has_test:
         d["test_acc"] = None
     for m in bench.metrics:
         if m.startswith("test_") and not bench.has_test:
             d[m] = None
             continue
-        runs = bench.runs(a, m)
+        try:
+            runs = bench.runs(a, m)
+        except DataError:  # a metric the benchmark lists but lacks for this arch
+            d[m] = None
+            continue
         if len(runs) > 1:
             d[f"{m}_runs"] = runs
             d[f"{m}_mean"] = sum(runs) / len(runs)

@@ -1,9 +1,12 @@
 """How well zero-cost proxies rank a tabular benchmark's architectures (what ``naslab proxies``
 runs; no torch at import).
 
-:func:`evaluate_proxies` draws a sample of the space (uniformly without replacement, seeded),
-scores it with each proxy (:func:`naslab.estimators.zerocost.score_archs`: every network
-initialised from ``(seed, arch index)``, optionally through the shared JSON-lines score cache)
+:func:`evaluate_proxies` draws a sample of the benchmark's rows (uniformly without replacement,
+seeded; the whole space for a benchmark such as NB201's, a labelled sample of a space for one
+such as ``nb101_sample``), scores it with each proxy
+(:func:`naslab.estimators.zerocost.score_archs`: every network initialised from ``(seed, arch
+key)``, the key being the space index where there is one, optionally through the shared
+JSON-lines score cache)
 and reports Spearman rho and Kendall tau (:func:`naslab.analysis.rank_correlation`) against a
 benchmark metric, with the compute time::
 
@@ -59,7 +62,8 @@ class ProxyEvaluation:
     space: str
     metric: str
     seed: int
-    indices: np.ndarray        #: space indices of the scored sample (sorted)
+    indices: np.ndarray        #: benchmark rows of the scored sample (sorted; space indices
+                               #: for a benchmark over a whole space)
     rows: tuple[ProxyScore, ...]
 
     def to_json(self) -> list[dict[str, Any]]:
@@ -148,15 +152,10 @@ def evaluate_proxies(proxies: Sequence[str], *, benchmark: Any = None,
         raise ConfigError(f"benchmark {bench.name!r} scores space {bench.space_name!r}, not "
                           f"{sp.name!r}")
     truth_all = bench.column(metric)
-    if bench.covers_space:
-        idx = sample_indices(len(sp), sample, seed)
-        truth = truth_all[idx]
-    else:  # a labelled sample of the space: draw its rows, score the archs by space index
-        picked = sample_indices(len(truth_all), sample, seed)
-        labelled = bench.archs()
-        idx = np.array([sp.index(labelled[r]) for r in picked], dtype=np.int64)
-        order = np.argsort(idx, kind="stable")
-        idx, truth = idx[order], truth_all[picked][order]
+    # benchmark rows: the space's indices for a benchmark over a whole space
+    idx = sample_indices(bench.n_archs, sample, seed)
+    truth = truth_all[idx]
+    archs = [bench.arch(int(i)) for i in idx]
     ests = [registry.create("proxy", name, **dict(params or {})) for name in names]
     rows = []
     for name, est in zip(names, ests):
@@ -164,7 +163,7 @@ def evaluate_proxies(proxies: Sequence[str], *, benchmark: Any = None,
         tick = None if on_score is None else (
             lambda _i, k, name=name: on_score(name, k, len(idx)))
         t0 = time.perf_counter()
-        scores, walls = score_archs(est, idx, seed=seed, space=sp, cache=path, on_score=tick)
+        scores, walls = score_archs(est, archs, seed=seed, space=sp, cache=path, on_score=tick)
         elapsed = time.perf_counter() - t0
         corr = rank_correlation(scores, truth)
         rows.append(ProxyScore(

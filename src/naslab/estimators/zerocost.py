@@ -253,14 +253,14 @@ class ZeroCostEstimator(Estimator):
     def score_archs(self, archs: Sequence[Architecture], *, seed: int, space: SearchSpace,
                     cache_dir: str | Path | None = None) -> np.ndarray:
         """Scores (float64, one per arch) of ``archs`` of ``space``: each network initialised
-        from ``derive_seed(seed, space.index(arch))``, as :func:`score_archs` does, so a score
-        does not depend on which archs are scored with it. ``cache_dir``: None = no cache,
-        else the JSON-lines file :func:`cache_file` names there (read back, then extended).
-        What the zero-cost features of the predictors call (through the ``proxy`` registry)."""
+        from ``derive_seed(seed, space.arch_key(arch))`` (the official index in indexed
+        spaces), as :func:`score_archs` does, so a score does not depend on which archs are
+        scored with it. ``cache_dir``: None = no cache, else the JSON-lines file
+        :func:`cache_file` names there (read back, then extended). What the zero-cost features
+        of the predictors call (through the ``proxy`` registry)."""
         path = None if cache_dir is None else cache_file(cache_dir, self, space=space.name,
                                                          seed=seed)
-        scores, _ = score_archs(self, [space.index(a) for a in archs], seed=seed, space=space,
-                                cache=path)
+        scores, _ = score_archs(self, list(archs), seed=seed, space=space, cache=path)
         return scores
 
     def __repr__(self) -> str:
@@ -294,8 +294,9 @@ for _name in PROXY_NAMES:
 # --- scoring many architectures (the `naslab proxies` command and benchmarks) --------------
 
 def arch_seed(seed: int, index: int) -> int:
-    """Initialisation seed of the arch with space index ``index`` in a run seeded ``seed``: an
-    arch's score does not depend on which other archs are scored with it."""
+    """Initialisation seed of the arch with key ``index`` (its space index, or
+    ``space.arch_key(arch)``) in a run seeded ``seed``: an arch's score does not depend on
+    which other archs are scored with it."""
     from naslab.seeding import derive_seed
 
     return derive_seed(int(seed), int(index))
@@ -306,7 +307,9 @@ def score_archs(est: ZeroCostEstimator, indices: Any, *, seed: int = 0,
                 on_score: Callable[[int, int], None] | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Scores and wall seconds (two float arrays) of the archs with space ``indices``
-    (``space`` default: :data:`naslab.spaces.DEFAULT_SPACE`).
+    (``space`` default: :data:`naslab.spaces.DEFAULT_SPACE`). ``indices`` may hold
+    architectures instead (spaces without an index): an arch is named by
+    ``space.arch_key(arch)`` (its index in indexed spaces) in seeds and the cache.
 
     ``cache``: a JSON-lines file that keeps every score as it is computed (a first line
     identifies the proxy configuration and seed); scores already in it are read back instead of
@@ -323,7 +326,9 @@ def score_archs(est: ZeroCostEstimator, indices: Any, *, seed: int = 0,
 
     sp = space if space is not None else get_space(DEFAULT_SPACE)
     est.check_space(sp)
-    idx = [int(i) for i in indices]
+    items = list(indices)
+    archs: list[Architecture | None] = [a if isinstance(a, Architecture) else None for a in items]
+    idx = [sp.arch_key(a) if isinstance(a, Architecture) else int(a) for a in items]
     header = {"naslab_proxy_scores": 1, "space": sp.name, "seed": int(seed),
               "estimator": est.describe()}
     done: dict[int, tuple[float, float]] = {}
@@ -360,7 +365,8 @@ def score_archs(est: ZeroCostEstimator, indices: Any, *, seed: int = 0,
             if i in done:
                 scores[k], walls[k] = done[i]
             else:
-                ev = est.evaluate(sp.from_index(i), seed=arch_seed(seed, i))
+                a = archs[k]
+                ev = est.evaluate(sp.from_index(i) if a is None else a, seed=arch_seed(seed, i))
                 s, w = float(ev.metrics["score"]), float(ev.cost.wall_s)
                 scores[k], walls[k] = s, w
                 done[i] = (s, w)

@@ -89,7 +89,7 @@ class GraphEncoding:
                 f"expected {len(self.labels)} (one-hot over {', '.join(self.labels)})")
         self.n_nodes = int(adj.shape[0])
         # longest input->output path, in op nodes (NB201: 3)
-        self.max_path_ops = decl.longest_path()
+        self.max_path_ops = decl.max_path_ops()
         self.paths: dict[tuple[int, ...], int] = {}
         k = len(self.compute_ops)
         for length in range(self.max_path_ops + 1):

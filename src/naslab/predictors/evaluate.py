@@ -1,8 +1,10 @@
 """Predictor evaluation harness: how well does a predictor rank unseen architectures?
 
-Protocol (per seed, on a tabular benchmark such as ``nb201/cifar10``):
+Protocol (per seed, on any tabular benchmark: ``nb201/cifar10``, or a labelled sample of a
+space such as ``nb101_sample/cifar10``; the harness reads only the benchmark interface - its
+rows ``arch(i)`` / ``n_archs``, ``column``, seeded ``query`` - and the space's ``canonical``):
 
-1. The pool is every architecture (``sampling="uniform"``, what a search samples) or one
+1. The pool is every row of the benchmark (``sampling="uniform"``, what a search samples) or one
    uniformly drawn member of every isomorphism class (``sampling="unique"``, the default:
    no test architecture is then isomorphic to a training one or to another test one; NB201
    trained isomorphic cells separately, so otherwise a test cell's twin could sit in the
@@ -32,6 +34,7 @@ import numpy as np
 from naslab.errors import ConfigError
 from naslab.predictors.base import Predictor
 from naslab.seeding import derive_seed
+from naslab.spaces.base import Architecture, SearchSpace
 
 SAMPLINGS = ("unique", "uniform")
 LABELS = ("run", "mean")
@@ -130,12 +133,30 @@ class PredictorEvaluation:
         plt.close(fig)
 
 
-def _class_pool(space: Any, rng: np.random.Generator) -> np.ndarray:
-    """One uniformly drawn member (official index) of every isomorphism class."""
-    if hasattr(space, "class_ids"):
-        cid = np.asarray(space.class_ids())
-    else:
-        cid = np.array([space.index(space.canonical(a)) for a in space.enumerate()])
+def _rows(source: Any) -> tuple[SearchSpace, list[Architecture]]:
+    """The space and the architecture of every row of ``source``: a tabular benchmark (its
+    rows, :attr:`~naslab.benchmarks.TabularBenchmark.n_archs` / ``arch(row)``; a benchmark of a
+    sample of a space has fewer rows than the space) or a finite space (rows = official
+    indices)."""
+    if isinstance(source, SearchSpace):
+        return source, list(source.enumerate())
+    return source.space, [source.arch(i) for i in range(source.n_archs)]
+
+
+def class_ids(source: Any) -> np.ndarray:
+    """Per row of ``source`` (a benchmark or a finite space), the first row of its isomorphism
+    class (its row itself where the space has no canonical form)."""
+    space, archs = _rows(source)
+    if not space.has_canonical:
+        return np.arange(len(archs))
+    first: dict[Any, int] = {}
+    return np.array([first.setdefault(space.canonical(a).choices, i)
+                     for i, a in enumerate(archs)], dtype=np.int64)
+
+
+def _class_pool(source: Any, rng: np.random.Generator) -> np.ndarray:
+    """One uniformly drawn member (row) of every isomorphism class."""
+    cid = class_ids(source)
     order = np.argsort(cid, kind="stable")
     starts = np.flatnonzero(np.r_[True, cid[order][1:] != cid[order][:-1]])
     ends = np.r_[starts[1:], len(order)]
@@ -143,13 +164,17 @@ def _class_pool(space: Any, rng: np.random.Generator) -> np.ndarray:
     return np.sort(order[pick])
 
 
-def make_split(space: Any, seed: int, max_train: int, test_size: int,
+def make_split(source: Any, seed: int, max_train: int, test_size: int,
                sampling: str = "unique") -> tuple[np.ndarray, np.ndarray]:
-    """``(test indices, training order)`` of a seed; train sets are prefixes of the order."""
+    """``(test rows, training order)`` of a seed; train sets are prefixes of the order.
+
+    ``source``: a tabular benchmark (rows are its rows) or a finite space (rows are its
+    official indices)."""
     if sampling not in SAMPLINGS:
         raise ConfigError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
     rng = np.random.default_rng(derive_seed(seed, _SPLIT))
-    pool = _class_pool(space, rng) if sampling == "unique" else np.arange(len(space))
+    n_rows = len(source) if isinstance(source, SearchSpace) else source.n_archs
+    pool = _class_pool(source, rng) if sampling == "unique" else np.arange(n_rows)
     if test_size + max_train > len(pool):
         raise ConfigError(
             f"test_size {test_size} + largest training size {max_train} exceeds the "
@@ -229,7 +254,7 @@ def evaluate_predictors(
     if isinstance(benchmark, str):
         from naslab.benchmarks import load_benchmark
 
-        bench = load_benchmark(benchmark, data_dir=data_dir, val="run")
+        bench = load_benchmark(benchmark, data_dir=data_dir)
     else:
         bench = benchmark
     if getattr(bench, "val", "run") != "run":
@@ -246,15 +271,14 @@ def evaluate_predictors(
     if not 0 < float(top_frac) <= 1:
         raise ConfigError(f"top_frac must be in (0, 1], got {top_frac!r}")
     preds = resolve_predictors(predictors, params)
-    space = bench.space
     val_mean = np.asarray(bench.column("val_acc"), dtype=float)
     test_col = np.asarray(bench.column("test_acc"), dtype=float) if getattr(bench, "has_test", False) else None
 
     rows: list[EvalRow] = []
     warm = True
     for seed in seed_list:
-        test_idx, train_order = make_split(space, seed, sizes[-1], test_size, sampling)
-        test_archs = [space.from_index(int(i)) for i in test_idx]
+        test_idx, train_order = make_split(bench, seed, sizes[-1], test_size, sampling)
+        test_archs = [bench.arch(int(i)) for i in test_idx]
         truth = val_mean[test_idx]
         run_seed = derive_seed(seed, _TEST_RUN)
         truth_run = np.array([bench.query(int(i), "val_acc", seed=run_seed) for i in test_idx])
@@ -263,7 +287,7 @@ def evaluate_predictors(
         y_all = (val_mean[train_order] if train_label == "mean"
                  else np.array([bench.query(int(i), "val_acc", seed=tr_seed) for i in train_order]))
         for n in sizes:
-            archs = [space.from_index(int(i)) for i in train_order[:n]]
+            archs = [bench.arch(int(i)) for i in train_order[:n]]
             if warm:  # one untimed fit per predictor: imports and caches are not fit time
                 warm = False
                 for proto in preds.values():

@@ -11,6 +11,7 @@ search-space analysis - derives it from these two attributes, never from a parti
 from __future__ import annotations
 
 import functools
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -57,16 +58,30 @@ class Decision:
         return len(self.options)
 
 
+#: the options of an edge-presence decision of a :class:`GraphSpec` with ops on nodes:
+#: option 0 = the edge is absent, option 1 = present
+EDGE_PRESENCE: tuple[str, ...] = ("0", "1")
+
+
 @dataclass(frozen=True, slots=True)
 class GraphSpec:
-    """A cell DAG whose edges carry op decisions (NB201; the DARTS cell later).
+    """A cell DAG and which decisions shape it; two kinds of cell.
 
     Node 0 is the cell input, node ``n_nodes - 1`` the cell output, nodes are numbered in
-    topological order (every edge goes from a lower to a higher node). ``edges[e] = (src, dst)``
-    is the e-th op-carrying edge and ``edge_decisions[e]`` the index (into ``space.decisions``)
-    of the decision that picks its op among ``ops``. ``zero_ops`` are ops whose output is zero
-    (``none``), ``identity_ops`` ops that pass their input through (``skip_connect``): graph
-    encodings remove / contract them. What graph encodings and cell supernets are built from.
+    topological order (every edge goes from a lower to a higher node).
+
+    *Ops on edges* (NB201; ``node_decisions`` empty): ``edges[e] = (src, dst)`` is the e-th
+    op-carrying edge and ``edge_decisions[e]`` the index (into ``space.decisions``) of the
+    decision that picks its op among ``ops``; a node sums its incoming edges.
+
+    *Ops on nodes* (NB101; ``node_decisions`` given): ``edges`` are the candidate edges and
+    ``edge_decisions[e]`` the index of the decision that switches edge e off or on (options
+    :data:`EDGE_PRESENCE`); ``node_decisions[k]`` is the index of the decision that picks the
+    op (among ``ops``) of interior node ``k + 1`` (one per interior node, ``n_nodes - 2``).
+
+    ``zero_ops`` are ops whose output is zero (``none``), ``identity_ops`` ops that pass their
+    input through (``skip_connect``): graph encodings remove / contract them. What graph
+    encodings and cell supernets are built from.
     """
 
     n_nodes: int
@@ -75,6 +90,7 @@ class GraphSpec:
     ops: tuple[str, ...]
     zero_ops: tuple[str, ...] = ()
     identity_ops: tuple[str, ...] = ()
+    node_decisions: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         n = self.n_nodes
@@ -97,6 +113,15 @@ class GraphSpec:
             bad = [o for o in names if o not in self.ops]
             if bad:
                 raise ConfigError(f"GraphSpec {what} {bad!r} are not among its ops {self.ops!r}")
+        if self.node_decisions and len(self.node_decisions) != n - 2:
+            raise ConfigError(f"GraphSpec with ops on nodes needs one decision index per "
+                              f"interior node ({n - 2}), got {len(self.node_decisions)}")
+
+    @property
+    def ops_on_nodes(self) -> bool:
+        """True for a cell whose ops sit on its interior nodes and whose edges are switched on
+        or off (NB101); False for ops on edges (NB201)."""
+        return bool(self.node_decisions)
 
     @property
     def compute_ops(self) -> tuple[str, ...]:
@@ -105,8 +130,9 @@ class GraphSpec:
 
     @property
     def n_graph_nodes(self) -> int:
-        """Nodes of the op-on-node graph: input, one per edge, output."""
-        return len(self.edges) + 2
+        """Nodes of the op-on-node graph: input, one per op-carrying edge, output (ops on
+        nodes: the cell's own ``n_nodes``)."""
+        return self.n_nodes if self.ops_on_nodes else len(self.edges) + 2
 
     def op_node_adjacency(self) -> np.ndarray:
         """Directed adjacency (row = source) of the op-on-node graph, float32.
@@ -137,6 +163,12 @@ class GraphSpec:
             if depth[src] >= 0:
                 depth[dst] = max(depth[dst], depth[src] + 1)
         return max(depth[-1], 0)
+
+    def max_path_ops(self) -> int:
+        """Ops on the longest input->output path the cell can have: its edges (ops on edges,
+        NB201: 3) or its interior nodes (ops on nodes, NB101: 5)."""
+        longest = self.longest_path()
+        return max(longest - 1, 0) if self.ops_on_nodes else longest
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +268,15 @@ class SearchSpace(ABC):
 
     def from_index(self, index: int) -> Architecture:
         raise TypeError(f"search space {self.name!r} has no official index")
+
+    def arch_key(self, arch: Architecture) -> int:
+        """A stable non-negative integer naming ``arch``: what seeds per-architecture
+        randomness, such as a zero-cost proxy's network initialisation, so that it does not
+        depend on which other archs are scored, and what keys score caches. Default: 62 bits
+        of the BLAKE2b hash of its notation (isomorphic archs get different keys: their
+        networks may differ); indexed spaces return the official index."""
+        text = self.format(arch).encode("utf-8")
+        return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 2
 
     # declared decisions ------------------------------------------------------------------
     def decision_indices(self, arch: Architecture) -> tuple[int, ...]:
@@ -343,11 +384,16 @@ class SearchSpace(ABC):
     def graph(self, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
         """The cell as a DAG with ops on nodes (the form a GNN predictor reads).
 
-        Node 0 is the cell input, node ``1 + e`` the op of edge e of :attr:`graph_spec`, the
-        last node the cell output. Returns the directed adjacency (float32, row = source; see
-        :meth:`GraphSpec.op_node_adjacency`) and node features (float32): one-hot over
-        :meth:`graph_labels`. Derived from ``graph_spec``; ConfigError when it is None.
+        Ops on edges: node 0 is the cell input, node ``1 + e`` the op of edge e of
+        :attr:`graph_spec`, the last node the cell output (see
+        :meth:`GraphSpec.op_node_adjacency`). Ops on nodes: the cell itself, its edges those
+        switched on. Returns the directed adjacency (float32, row = source) and node features
+        (float32): one-hot over :meth:`graph_labels`. Derived from ``graph_spec``;
+        ConfigError when it is None.
         """
+        spec = self._require_graph()
+        if spec.ops_on_nodes:
+            return self._node_op_graph(spec, arch)
         layout: _GraphLayout | None = self.__dict__.get("_graph_layout_cache")
         if layout is None:
             layout = self._graph_layout()
@@ -361,6 +407,19 @@ class SearchSpace(ABC):
             chosen = chosen[edge_dec]
         ops[rows, 2 + (chosen if lut is None else lut[rows - 1, chosen])] = 1.0
         return adj.copy(), ops
+
+    def _node_op_graph(self, spec: GraphSpec, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
+        idx = self.decision_indices(arch)
+        n = spec.n_nodes
+        adj = np.zeros((n, n), dtype=np.float32)
+        for (src, dst), d in zip(spec.edges, spec.edge_decisions):
+            if idx[d]:
+                adj[src, dst] = 1.0
+        feats = np.zeros((n, 2 + len(spec.ops)), dtype=np.float32)
+        feats[0, 0] = feats[n - 1, 1] = 1.0
+        for k, d in enumerate(spec.node_decisions):
+            feats[k + 1, 2 + spec.ops.index(self.decisions[d].options[idx[d]])] = 1.0
+        return adj, feats
 
     def _graph_layout(self) -> _GraphLayout:
         spec = self._require_graph()

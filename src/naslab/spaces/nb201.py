@@ -114,6 +114,10 @@ class NB201Space(SearchSpace):
             self.validate(arch)
             raise  # pragma: no cover - validate raises first
 
+    def arch_key(self, arch: Architecture) -> int:
+        """The official index (seeds per-arch randomness, e.g. proxy initialisations)."""
+        return self.index(arch)
+
     def from_index(self, index: int) -> Architecture:
         if not (0 <= int(index) < N_ARCHS) or isinstance(index, bool):
             raise InvalidArchitectureError(

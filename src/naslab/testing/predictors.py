@@ -1,8 +1,8 @@
 """Predictor conformance suite.
 
 ``check_predictor(name)`` runs every check below on the registered predictor ``name`` with
-architectures of the default space (``naslab.spaces.DEFAULT_SPACE``) and a synthetic,
-learnable target (no data files needed)::
+architectures of the default space (``naslab.spaces.DEFAULT_SPACE``, or ``space=``) and a
+synthetic, learnable target (no data files needed)::
 
     from naslab.testing.predictors import check_predictor
     check_predictor("my_predictor", params={"epochs": 20})
@@ -32,22 +32,44 @@ def synthetic_target(archs: list[Any], seed: int = 0) -> np.ndarray:
     return path @ np.abs(rng.normal(size=path.shape[1])) + 0.3 * onehot @ rng.normal(size=onehot.shape[1])
 
 
+def _distinct_archs(space_name: str, n: int) -> list[Any]:
+    """``n`` archs of distinct isomorphism classes, seeded: a random order of a finite indexed
+    space, else the canonical forms of distinct sampled classes."""
+    sp = get_space(space_name)
+    try:
+        size = len(sp)
+    except TypeError:
+        size = None
+    if size is not None:
+        order = np.random.default_rng(0).permutation(size)
+        return [sp.from_index(int(i)) for i in order[:n]]
+    rng = np.random.default_rng(0)
+    out: dict[Any, Any] = {}
+    for _ in range(100 * n):
+        a = sp.sample(rng)
+        c = sp.canonical(a)
+        out.setdefault(c, c)
+        if len(out) == n:
+            break
+    return list(out.values())
+
+
 def check_predictor(name: str, *, params: dict[str, Any] | None = None, n_train: int = 60,
-                    min_tau: float | None = 0.3) -> None:
+                    min_tau: float | None = 0.3, space: str = DEFAULT_SPACE) -> None:
     """Run the conformance checks on registered predictor ``name``; raises AssertionError.
 
     ``min_tau``: the Kendall tau the predictor must reach on held-out archs of the synthetic
-    target (None for predictors that learn nothing from labels, such as ``zc``).
+    target (None for predictors that learn nothing from labels, such as ``zc``). ``space``:
+    the space whose architectures it is fitted on (default :data:`~naslab.spaces.DEFAULT_SPACE`;
+    any space with a graph works, finite or not).
     """
     from scipy.stats import kendalltau
 
     from naslab.predictors.base import NotFittedError, Predictor
 
     params = dict(params or {})
-    sp = get_space(DEFAULT_SPACE)
-    order = np.random.default_rng(0).permutation(len(sp))
-    train = [sp.from_index(int(i)) for i in order[:n_train]]
-    test = [sp.from_index(int(i)) for i in order[n_train:n_train + 100]]
+    archs = _distinct_archs(space, n_train + 100)
+    train, test = archs[:n_train], archs[n_train:]
     y = synthetic_target(train)
 
     def make(**extra: Any) -> Predictor:

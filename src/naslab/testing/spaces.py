@@ -15,8 +15,8 @@ What it checks, on architectures sampled with a fixed seed:
   distinct and come in a fixed order;
 * ``canonical`` returns a valid arch and is idempotent; where ``has_canonical`` it is invariant
   under the space's isomorphisms (for a cell ``graph_spec``: changing the op of an edge whose
-  output can never reach the cell output; plus whatever ``isomorphs`` yields), else it is
-  the identity;
+  output can never reach the cell output - with ops on nodes, the op of a node on no
+  input->output path; plus whatever ``isomorphs`` yields), else it is the identity;
 * ``parse(format(a)) == a`` and ``str(a) == format(a)``; a JSON round trip gives ``a`` back;
 * ``from_decision_indices(decision_indices(a)) == a``, out-of-range indices are refused;
 * every encoding of :meth:`~naslab.spaces.base.SearchSpace.encodings` has one fixed shape and
@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from naslab.errors import InvalidArchitectureError, NaslabError
-from naslab.spaces.base import Architecture, SearchSpace, get_space
+from naslab.spaces.base import EDGE_PRESENCE, Architecture, SearchSpace, get_space
 
 #: the token :func:`check_space` writes into a notation in place of an option name
 BOGUS = "zz_bogus_option"
@@ -75,6 +75,17 @@ def _check_declared(space: SearchSpace) -> None:
     for e, d in enumerate(spec.edge_decisions):
         assert 0 <= d < len(space.decisions), (
             f"{space.name}: graph_spec edge {e} names decision {d}, the space has "
+            f"{len(space.decisions)}")
+        if spec.ops_on_nodes:
+            assert space.decisions[d].options == EDGE_PRESENCE, (
+                f"{space.name}: edge decision {names[d]!r} of a cell with ops on nodes must "
+                f"have the options {EDGE_PRESENCE} (absent, present)")
+            continue
+        extra = set(space.decisions[d].options) - set(spec.ops)
+        assert not extra, f"{space.name}: decision {names[d]!r} has options {extra} not in graph_spec.ops"
+    for k, d in enumerate(spec.node_decisions):
+        assert 0 <= d < len(space.decisions), (
+            f"{space.name}: graph_spec node {k + 1} names decision {d}, the space has "
             f"{len(space.decisions)}")
         extra = set(space.decisions[d].options) - set(spec.ops)
         assert not extra, f"{space.name}: decision {names[d]!r} has options {extra} not in graph_spec.ops"
@@ -115,12 +126,39 @@ def _check_moves(space: SearchSpace, archs: list[Architecture], seed: int) -> No
             assert space.validate(b) == b, f"{space.name}: neighbour {b} of {a} is invalid"
 
 
+def _dead_node_variants(space: SearchSpace, a: Architecture) -> Iterable[Architecture]:
+    """Ops on nodes: archs that differ from ``a`` only in the op of an interior node that lies
+    on no input->output path of the cell (isomorphic to ``a``: the node computes nothing that
+    reaches the output, and pruning removes it)."""
+    spec = space.graph_spec
+    assert spec is not None
+    idx = list(space.decision_indices(a))
+    n = spec.n_nodes
+    on = [(s, t) for (s, t), d in zip(spec.edges, spec.edge_decisions) if idx[d]]
+    fwd = [v == 0 for v in range(n)]
+    for s, t in sorted(on, key=lambda st: st[1]):
+        fwd[t] = fwd[t] or fwd[s]
+    bwd = [v == n - 1 for v in range(n)]
+    for s, t in sorted(on, key=lambda st: -st[0]):
+        bwd[s] = bwd[s] or bwd[t]
+    for k, d in enumerate(spec.node_decisions):
+        if not (fwd[k + 1] and bwd[k + 1]):
+            for o in range(space.decisions[d].size):
+                if o != idx[d]:
+                    b = idx[:d] + [o] + idx[d + 1:]
+                    yield space.from_decision_indices(b)
+
+
 def _dead_edge_variants(space: SearchSpace, a: Architecture) -> Iterable[Architecture]:
     """Archs that differ from ``a`` only in the op of an edge whose output can never reach the
     cell output (its target node reaches the output only through zero ops, or not at all):
-    isomorphic to ``a`` under the cell semantics of a GraphSpec (a node sums its inputs)."""
+    isomorphic to ``a`` under the cell semantics of a GraphSpec (a node sums its inputs).
+    Ops on nodes: :func:`_dead_node_variants`."""
     spec = space.graph_spec
     assert spec is not None
+    if spec.ops_on_nodes:
+        yield from _dead_node_variants(space, a)
+        return
     idx = list(space.decision_indices(a))
     live = [False] * spec.n_nodes
     live[-1] = True
@@ -154,7 +192,8 @@ def _check_canonical(space: SearchSpace, archs: list[Architecture],
         for b in variants:
             assert space.canonical(b) == c, (
                 f"{space.name}: isomorphic archs {a} and {b} have different canonical forms")
-    if space.has_canonical and space.graph_spec is not None and space.decisions:
+    if (space.has_canonical and space.graph_spec is not None and space.decisions
+            and not space.graph_spec.ops_on_nodes):
         # the samples may hold no dead edge: the all-zero cell has one on every edge
         zero = [next((i for i, o in enumerate(d.options) if o in space.graph_spec.zero_ops), -1)
                 for d in space.decisions]
