@@ -206,6 +206,12 @@ class TabularBenchmark(ABC):
             cache[key] = float(np.max(col) if mode == "max" else np.min(col))
         return cache[key]
 
+    def network_options(self) -> dict[str, Any] | None:
+        """How the recorded networks were built, for counting what the table lacks (FLOPs):
+        ``{"input_shape": [C, H, W], **builder options}`` (e.g. ``num_classes``), passed to
+        the space's network builder; None when unknown."""
+        return None
+
     # --- descriptions ----------------------------------------------------------------------
     @abstractmethod
     def describe(self) -> dict[str, Any]:
