@@ -120,7 +120,17 @@ def search(
         None, help="Stop when the simulated search cost reaches this many hours."),
     max_wall_s: Optional[float] = typer.Option(None, help="Stop after this many wall-clock seconds."),
     seed: int = typer.Option(0, help="Seed of the whole run (strategy and queries)."),
-    objective: str = typer.Option("val_acc", help="Validation metric to maximise."),
+    objective: Optional[list[str]] = typer.Option(
+        None, "--objective", help="Objective METRIC[:max|min] (repeatable; default val_acc:max). "
+        "Several make a multi-objective search (the first ranks the incumbent), e.g. "
+        "--objective val_acc:max --objective latency_ms@pixel3:min."),
+    constraint: Optional[list[str]] = typer.Option(
+        None, "--constraint", help="Constraint METRIC OP BOUND, OP one of <= >= < > (repeatable), "
+        "e.g. 'latency_ms<=5': the best architecture is the best feasible one, for every strategy."),
+    reference: str = typer.Option(
+        "auto", help="Hypervolume reference point of a multi-objective search: one raw value per "
+        "objective ('0,40'), 'none', or 'auto' = each objective's worst value over the space "
+        "(known for tabular benchmarks)."),
     val: Optional[str] = typer.Option(
         None, help="Tabular validation accuracy: 'run' (one recorded run, drawn with the query "
                    "seed, as NB201; the default) or 'mean' over runs."),
@@ -149,11 +159,15 @@ def search(
     """
     from naslab import registry
     from naslab.estimators import make_estimator
-    from naslab.runner import Experiment, SQLiteStorage, make_termination
+    from naslab.estimators.base import Constraint, Objective, Objectives
+    from naslab.runner import Experiment, SQLiteStorage, make_termination, parse_reference
     from naslab.runner.executors import make_executor
     from naslab.spaces.base import get_space
 
     check_output(output)
+    objectives = Objectives(tuple(Objective.parse(o) for o in objective or ["val_acc"]),
+                            tuple(Constraint.parse(c) for c in constraint or []))
+    ref = parse_reference(reference)
     if budget is None and max_simulated_hours is None and max_wall_s is None:
         budget = 150
     term = make_termination(
@@ -162,10 +176,12 @@ def search(
     strat = registry.create("strategy", strategy, **parse_params(param, "--param"))
     est = make_estimator(estimator, parse_params(estimator_param, "--estimator-param"),
                          labels=ESTIMATOR_OPTION_FLAGS, benchmark=benchmark, dataset=dataset,
-                         data_dir=None if data_dir is None else str(data_dir), val=val)
+                         data_dir=None if data_dir is None else str(data_dir), val=val,
+                         offered={"devices": list(objectives.devices()) or None})
     ex = make_executor(executor, workers=workers, address=ray_address)
     store = SQLiteStorage(storage)
-    exp = Experiment(sp, strat, est, termination=term, objective=objective, storage=store,
+    exp = Experiment(sp, strat, est, termination=term, objective=objectives, reference=ref,
+                     storage=store,
                      seed=seed, experiment_id=experiment_id, meta={"command": "naslab search"},
                      executor=ex)
     try:
@@ -196,6 +212,10 @@ def _run_with_progress(exp: Any, term: Any, show: bool) -> Any:
                 best = f"best val {rec.incumbent_objective:.2f}"
                 if rec.incumbent_test is not None:
                     best += f" | test {rec.incumbent_test:.2f}"
+            if rec.front is not None:
+                best += f" | front {len(rec.front)}"
+                if rec.hypervolume is not None:
+                    best += f" hv {rec.hypervolume:.5g}"
             prog.update(task, completed=rec.number + 1, best=best)
 
         result = exp.run(on_trial=on_trial)
@@ -223,7 +243,8 @@ def _print_summary(result: Any, storage_path: Path) -> None:
                      f"infeasible trials; the best arch is the best feasible one)")
     if "front" in d:
         names = [o["metric"] for o in d["objectives"]]
-        hv = "" if d["hypervolume"] is None else f", hypervolume {d['hypervolume']:.6g}"
+        hv = ("" if d["hypervolume"] is None else f", hypervolume {d['hypervolume']:.6g} against "
+              f"({', '.join(format(x, '.4g') for x in d['reference'])})")
         lines.append(f"pareto front   {len(d['front'])} arch(s) on ({', '.join(names)}){hv}")
         for f in d["front"]:
             vals = "  ".join(f"{k} {_fmt(v, '.4g')}" for k, v in f["objectives"].items())
