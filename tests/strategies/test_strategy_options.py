@@ -34,6 +34,19 @@ class NoMaxFidelity(SyntheticEstimator):
 _RANGE = {"min_fidelity": 9, "max_fidelity": 81}
 _GUIDED = {"predictor": "rf", "predictor_params": {"n_estimators": 30}}
 
+class TwoObjectives(SyntheticEstimator):
+    """The synthetic estimator with a second metric that varies by architecture (params_m)."""
+
+    def evaluate(self, arch: Architecture, *, fidelity: float | None = None,
+                 seed: int = 0) -> Any:
+        ev = super().evaluate(arch, fidelity=fidelity, seed=seed)
+        ev.metrics["params_m"] = float(sum(c * (i + 1) for i, c in enumerate(
+            SP.decision_indices(arch))))
+        return ev
+
+
+_MO = ("val_acc", "params_m:min")  # two objectives of TwoObjectives
+
 #: strategy -> (parameters of both runs, {option: alternative})
 STRATEGY_OPTIONS: dict[str, tuple[dict[str, Any], dict[str, Option]]] = {
     # 400 draws from 15,625 archs repeat one ~5 times: without dedup the repeats stay
@@ -55,6 +68,10 @@ STRATEGY_OPTIONS: dict[str, tuple[dict[str, Any], dict[str, Option]]] = {
                   "min_bandwidth": Option(0.9, n=200),
                   "top_n_percent": Option(40, n=200),
                   "min_points_in_model": Option(20, n=200)}),
+    "nsga2": ({}, {"population_size": Option(8), "crossover_prob": Option(0.2),
+                   "mutation_prob": Option(0.2)}),
+    "mo_re": ({}, {"population_size": Option(10), "sample_size": Option(3, n=150),
+                   "rho": Option(1.0, objectives=_MO, estimator=TwoObjectives, n=150)}),
     "bananas": (_GUIDED, {
         "predictor": Option("gp", extra={"predictor_params": None}),
         "predictor_params": Option({"n_estimators": 30, "min_samples_leaf": 4}),

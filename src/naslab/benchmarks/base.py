@@ -248,6 +248,12 @@ class TabularBenchmark(ABC):
         return {"val_acc": "the recorded validation value",
                 "cost": f"the recorded {self.cost_metric} at {fid:g} {self.fidelity_unit}"}
 
+    def network_options(self) -> dict[str, Any] | None:
+        """How the recorded networks were built, for counting what the table lacks (FLOPs):
+        ``{"input_shape": [C, H, W], **builder options}`` (e.g. ``num_classes``), passed to
+        the space's network builder; None when unknown."""
+        return None
+
     # --- descriptions ----------------------------------------------------------------------
     @abstractmethod
     def describe(self) -> dict[str, Any]:

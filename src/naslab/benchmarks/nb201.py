@@ -496,6 +496,13 @@ class NB201Benchmark(TabularBenchmark):
                 "cost": cost + "; the time of the validation pass is not in the data and is "
                                "not charged"}
 
+    def network_options(self) -> dict[str, Any]:
+        """NB201's networks: C=16, N=5 cells per stage (the builder's defaults), 10 / 100 /
+        120 classes at 32x32 (CIFAR) or 16x16 (ImageNet16-120)."""
+        classes = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}[self.dataset]
+        hw = 16 if self.dataset == "imagenet16" else 32
+        return {"input_shape": [3, hw, hw], "num_classes": classes}
+
     def describe(self) -> dict[str, Any]:
         return {
             "benchmark": self.name,

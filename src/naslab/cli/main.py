@@ -123,7 +123,17 @@ def search(
         None, help="Stop when the simulated search cost reaches this many hours."),
     max_wall_s: Optional[float] = typer.Option(None, help="Stop after this many wall-clock seconds."),
     seed: int = typer.Option(0, help="Seed of the whole run (strategy and queries)."),
-    objective: str = typer.Option("val_acc", help="Validation metric to maximise."),
+    objective: Optional[list[str]] = typer.Option(
+        None, "--objective", help="Objective METRIC[:max|min] (repeatable; default val_acc:max). "
+        "Several make a multi-objective search (the first ranks the incumbent), e.g. "
+        "--objective val_acc:max --objective latency_ms@pixel3:min."),
+    constraint: Optional[list[str]] = typer.Option(
+        None, "--constraint", help="Constraint METRIC OP BOUND, OP one of <= >= < > (repeatable), "
+        "e.g. 'latency_ms<=5': the best architecture is the best feasible one, for every strategy."),
+    reference: str = typer.Option(
+        "auto", help="Hypervolume reference point of a multi-objective search: one raw value per "
+        "objective ('0,40'), 'none', or 'auto' = each objective's worst value over the space "
+        "(known for tabular benchmarks)."),
     val: Optional[str] = typer.Option(
         None, help="Tabular validation accuracy: 'run' (one recorded run, drawn with the query "
                    "seed, as NB201; the default) or 'mean' over runs."),
@@ -163,12 +173,16 @@ def search(
     """
     from naslab import registry
     from naslab.estimators import make_estimator
-    from naslab.runner import Experiment, SQLiteStorage, make_termination
+    from naslab.estimators.base import Constraint, Objective, Objectives
+    from naslab.runner import Experiment, SQLiteStorage, make_termination, parse_reference
     from naslab.runner.executors import make_executor
     from naslab.spaces.base import get_space
 
     check_output(output)
     meta = {"command": "naslab search"}
+    objectives = Objectives(tuple(Objective.parse(o) for o in objective or ["val_acc"]),
+                            tuple(Constraint.parse(c) for c in constraint or []))
+    ref = parse_reference(reference)
     if protocol is not None:
         from naslab.runner.protocols import check_protocol_options, protocol_experiment
 
@@ -176,7 +190,9 @@ def search(
             "--budget": budget, "--max-simulated-hours": max_simulated_hours,
             "--max-wall-s": max_wall_s, "--val": val, "--fidelity": fidelity,
             "--over-budget": over_budget, "--param": param, "--estimator-param": estimator_param,
-            "--dataset": dataset, "--objective": None if objective == "val_acc" else objective,
+            "--dataset": dataset, "--objective": None if not objective or objective == ["val_acc"] else objective,
+            "--constraint": constraint or None,
+            "--reference": None if reference == "auto" else reference,
             "--estimator": None if estimator == "tabular" else estimator,
             "--space": space})
         ex = make_executor(executor, workers=workers, address=ray_address)
@@ -196,14 +212,16 @@ def search(
         est = make_estimator(estimator, parse_params(estimator_param, "--estimator-param"),
                              labels=ESTIMATOR_OPTION_FLAGS, benchmark=benchmark, dataset=dataset,
                              data_dir=None if data_dir is None else str(data_dir), val=val,
-                             fidelity=fidelity)
+                             fidelity=fidelity,
+                             offered={"devices": list(objectives.devices()) or None})
         if space is None:  # a benchmark's own space, else the default space
             space = getattr(est, "space_name", None) or DEFAULT_SPACE
         sp = get_space(registry.get("space", space).name)
         ex = make_executor(executor, workers=workers, address=ray_address)
         store = SQLiteStorage(storage)
-        exp = Experiment(sp, strat, est, termination=term, objective=objective, storage=store,
-                         seed=seed, experiment_id=experiment_id, meta=meta, executor=ex)
+        exp = Experiment(sp, strat, est, termination=term, objective=objectives, reference=ref,
+                         storage=store, seed=seed, experiment_id=experiment_id, meta=meta,
+                         executor=ex)
     try:
         result = _run_with_progress(exp, term, progress and output == "text" or progress and sys.stderr.isatty())
     finally:
@@ -236,6 +254,10 @@ def _run_with_progress(exp: Any, term: Any, show: bool) -> Any:
                 best = f"best val {rec.incumbent_objective:.2f}"
                 if rec.incumbent_test is not None:
                     best += f" | test {rec.incumbent_test:.2f}"
+            if rec.front is not None:
+                best += f" | front {len(rec.front)}"
+                if rec.hypervolume is not None:
+                    best += f" hv {rec.hypervolume:.5g}"
             prog.update(task, completed=rec.number + 1, best=best)
 
         result = exp.run(on_trial=on_trial)
@@ -263,7 +285,8 @@ def _print_summary(result: Any, storage_path: Path) -> None:
                      f"infeasible trials; the best arch is the best feasible one)")
     if "front" in d:
         names = [o["metric"] for o in d["objectives"]]
-        hv = "" if d["hypervolume"] is None else f", hypervolume {d['hypervolume']:.6g}"
+        hv = ("" if d["hypervolume"] is None else f", hypervolume {d['hypervolume']:.6g} against "
+              f"({', '.join(format(x, '.4g') for x in d['reference'])})")
         lines.append(f"pareto front   {len(d['front'])} arch(s) on ({', '.join(names)}){hv}")
         for f in d["front"]:
             vals = "  ".join(f"{k} {_fmt(v, '.4g')}" for k, v in f["objectives"].items())

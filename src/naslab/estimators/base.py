@@ -84,12 +84,26 @@ class Estimator(ABC):
         """Best value of ``metric`` over the whole space, when known (for regret)."""
         return None
 
+    def metric_range(self, metric: str) -> tuple[float, float] | None:
+        """``(lowest, highest)`` value ``metric`` can take over the space, when known.
+
+        The runner takes a multi-objective run's default hypervolume reference point from it
+        (each objective's worst end). The default knows only the convention that ``*_acc``
+        metrics are percentages (0..100); estimators with a table of the space (tabular)
+        answer every metric they report.
+        """
+        if metric.partition("@")[0].endswith("_acc"):
+            return (0.0, 100.0)
+        return None
+
     def describe(self) -> dict[str, Any]:
         """JSON-able description stored with each experiment (name, parameters, data hashes)."""
         return {"estimator": type(self).__name__}
 
 
 _MODES = ("max", "min")
+#: a metric name, optionally per device: ``val_acc``, ``latency_ms@pixel3``
+_METRIC_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(@[A-Za-z0-9_.-]+)?")
 
 
 def _refuse_test_metric(metric: str, what: str) -> None:
@@ -135,7 +149,7 @@ class Objective:
             raise ConfigError(f"an objective must be a string METRIC or METRIC:max|min, got {text!r}")
         metric, sep, mode = text.strip().partition(":")
         metric, mode = metric.strip(), mode.strip()
-        if not metric or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", metric):
+        if not metric or not _METRIC_RE.fullmatch(metric):
             raise ConfigError(f"objective {text!r}: {metric!r} is not a metric name (expected "
                               f"METRIC or METRIC:max|min, e.g. 'val_acc' or 'latency_ms:min')")
         if sep and mode not in _MODES:
@@ -165,6 +179,10 @@ class Objective:
         return f"{self.metric}:{self.mode}"
 
 
+#: how far below every feasible score an infeasible evaluation's score is put (see
+#: :meth:`Objectives.score`)
+CONSTRAINT_PENALTY = 100.0
+
 _OPS = ("<=", ">=", "<", ">")
 _CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>[^<>=!]*?)\s*(?P<op><=|>=|=<|=>|==|!=|=|<|>)\s*(?P<bound>.*?)\s*$")
 
@@ -184,7 +202,7 @@ class Constraint:
     def __post_init__(self) -> None:
         from naslab.errors import ConfigError
 
-        if not isinstance(self.metric, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", self.metric):
+        if not isinstance(self.metric, str) or not _METRIC_RE.fullmatch(self.metric):
             raise ConfigError(f"constraint metric must be a metric name such as 'latency_ms', "
                               f"got {self.metric!r}")
         if self.op not in _OPS:
@@ -218,7 +236,7 @@ class Constraint:
         if not metric:
             raise ConfigError(f"constraint {text!r} names no metric before {op!r} (expected "
                               f"e.g. 'latency_ms{op}5')")
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", metric):
+        if not _METRIC_RE.fullmatch(metric):
             raise ConfigError(f"constraint {text!r}: {metric!r} is not a metric name")
         try:
             value = float(bound)
@@ -229,15 +247,28 @@ class Constraint:
                               f"(expected e.g. '{metric}{op}5')")
         return cls(metric, op, value)
 
-    def satisfied(self, metrics: Mapping[str, float]) -> bool:
-        """Whether ``metrics`` meet the bound (a NaN value does not)."""
+    def _read(self, metrics: Mapping[str, float]) -> float:
         try:
-            v = float(metrics[self.metric])
+            return float(metrics[self.metric])
         except KeyError:
             from naslab.errors import ConfigError
 
             raise ConfigError(f"constraint metric {self.metric!r} is not among the estimator's "
                               f"metrics ({', '.join(metrics)})") from None
+
+    def violation(self, metrics: Mapping[str, float]) -> float:
+        """How far ``metrics`` miss the bound, relative to it: ``(v - b) / |b|`` for ``<=`` /
+        ``<`` (``|b|`` replaced by 1 when the bound is 0), 0 when satisfied, ``inf`` for NaN.
+        A strict bound met with equality violates it by 0 but is not :meth:`satisfied`."""
+        v = self._read(metrics)
+        if v != v:
+            return math.inf
+        excess = v - self.bound if self.op in ("<=", "<") else self.bound - v
+        return max(0.0, excess) / (abs(self.bound) or 1.0)
+
+    def satisfied(self, metrics: Mapping[str, float]) -> bool:
+        """Whether ``metrics`` meet the bound (a NaN value does not)."""
+        v = self._read(metrics)
         op, b = self.op, self.bound
         if op == "<=":
             return v <= b
@@ -317,8 +348,26 @@ class Objectives:
         return self.objectives[0].value(evaluation)
 
     def score(self, evaluation: Evaluation) -> float:
-        """The primary as a number to maximise."""
-        return self.objectives[0].score(evaluation)
+        """The primary as a number to maximise, with Deb's feasibility rule for constraints.
+
+        Without constraints, or for a feasible evaluation, the primary's score (``value`` for
+        ``max``, ``-value`` for ``min``). An infeasible evaluation scores
+        ``min(score, 0) - CONSTRAINT_PENALTY * (1 + violation)``: below every feasible one
+        whenever the primary's scores lie in ``(-CONSTRAINT_PENALTY, +inf)`` (accuracies in
+        percent, latencies and sizes below 100 do), and lower the further it misses the
+        bounds. This is how every single-objective strategy searches for the best accuracy
+        subject to the constraints without knowing about them.
+        """
+        s = self.objectives[0].score(evaluation)
+        if not self.constraints or self.feasible(evaluation):
+            return s
+        return min(s, 0.0) - CONSTRAINT_PENALTY * (1.0 + min(self.violation(evaluation), 1e6))
+
+    def violation(self, evaluation: Evaluation) -> float:
+        """Sum of the constraints' relative violations (0 when every bound holds; see
+        :meth:`Constraint.violation`)."""
+        m = evaluation.metrics
+        return float(sum(c.violation(m) for c in self.constraints))
 
     def better(self, a: float, b: float) -> bool:
         """Whether raw primary value ``a`` is strictly better than ``b``."""
@@ -333,6 +382,21 @@ class Objectives:
         """Whether every constraint holds (True without constraints)."""
         m = evaluation.metrics
         return all(c.satisfied(m) for c in self.constraints)
+
+    def metrics(self) -> tuple[str, ...]:
+        """Every metric the objectives and constraints read (objectives first, no repeats)."""
+        names = [o.metric for o in self.objectives] + [c.metric for c in self.constraints]
+        return tuple(dict.fromkeys(names))
+
+    def devices(self) -> tuple[str, ...]:
+        """Devices named by ``<metric>@<device>`` objectives or constraints (``latency_ms@pixel3``
+        -> ``pixel3``), in order: what a tabular estimator must report."""
+        return tuple(dict.fromkeys(m.partition("@")[2] for m in self.metrics() if "@" in m))
+
+    def with_reference(self, reference: Sequence[float] | None) -> Objectives:
+        """The same objectives and constraints with another reference point."""
+        return Objectives(self.objectives, self.constraints,
+                          None if reference is None else tuple(reference))
 
     def signs(self) -> tuple[float, ...]:
         """+1 for maximised objectives, -1 for minimised (score = sign x value)."""

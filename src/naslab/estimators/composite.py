@@ -159,6 +159,15 @@ class CompositeEstimator(Estimator):
     def optimum(self, metric: str = "test_acc") -> float | None:
         return self._source(metric).optimum(metric)
 
+    def metric_range(self, metric: str) -> tuple[float, float] | None:
+        src = self._source(metric)
+        found = src.metric_range(metric)
+        if found is None and src is self.primary:  # a part without metrics= may report it
+            for p in self.others:
+                if p.metrics is None and (found := p.estimator.metric_range(metric)) is not None:
+                    break
+        return found
+
     @property
     def has_test(self) -> bool:
         return bool(getattr(self._source("test_acc"), "has_test", True))

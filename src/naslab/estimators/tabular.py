@@ -139,6 +139,17 @@ class TabularEstimator(Estimator):
     def optimum(self, metric: str = "test_acc") -> float | None:
         return self.bench.optimum(metric)
 
+    def metric_range(self, metric: str) -> tuple[float, float] | None:
+        """Lowest and highest value of ``metric`` over the benchmark's table (for metrics with
+        several recorded runs, of the mean over runs); None for a metric it does not have."""
+        from naslab.errors import NaslabError
+
+        try:
+            col = self.bench.column(metric)
+        except NaslabError:
+            return None
+        return (float(col.min()), float(col.max()))
+
     @property
     def has_test(self) -> bool:
         return self.bench.has_test

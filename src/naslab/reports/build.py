@@ -87,7 +87,7 @@ def build_report(storage: Storage, ident: str, out: str | Path, *, dpi: int = 11
     all_final: list[dict[str, Any]] = []
     t1 = time.perf_counter()
     for target in data.targets():
-        sec, rows = _target_section(data, target, save_png, save_table)
+        sec, rows = _target_section(data, target, save_png, save_table, storage)
         all_final.extend(rows)
         sections.append(sec)
         nav.append((f"t-{slug(target)}", target))
@@ -139,8 +139,8 @@ def _col(k: str, h: str, spec: str = ".2f") -> H.Column:
     return (k, h, lambda v, s=spec: H.fmt(v, s))
 
 
-def _target_section(data: ReportData, target: str, save_png: Any,
-                    save_table: Any) -> tuple[str, list[dict[str, Any]]]:
+def _target_section(data: ReportData, target: str, save_png: Any, save_table: Any,
+                    storage: Storage | None = None) -> tuple[str, list[dict[str, Any]]]:
     groups = data.strategies(target)
     rows = final_table(data, target)
     order = [r["strategy"] for r in rows]
@@ -248,6 +248,10 @@ def _target_section(data: ReportData, target: str, save_png: Any,
                               "quartiles, the diamond is the mean, the dotted line the best "
                               "test accuracy in the space."))
         save_table(f"final_{s}", rows)
+        if storage is not None and any(r.objectives.is_multi for rs in groups.values() for r in rs):
+            from naslab.reports.fronts import mo_section
+
+            parts.append(mo_section(storage, groups, data.baseline, s, save_png, save_table))
     parts.append("</section>")
     return "".join(parts), rows
 

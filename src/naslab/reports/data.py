@@ -233,3 +233,37 @@ def comparison_runs_by_benchmark(storage: Storage, comparison: str,
         raise ConfigError(f"comparison {comparison!r} has no runs on {', '.join(benchmarks)} "
                           f"(its runs searched {', '.join(found)}); pass --benchmark of one of those")
     return groups
+
+
+def front_runs(storage: Storage, ident: str, benchmark: str, index: Any) -> list[Any]:
+    """The multi-objective runs of experiment or comparison group ``ident`` that searched
+    ``benchmark``, as :class:`~naslab.analysis.fronts.FrontRun` (final front and evaluated
+    architectures as benchmark indices via ``index(arch)``; a comparison's runs cut to its
+    budget). ConfigError when none did, or when a named experiment is single-objective."""
+    from naslab.analysis.fronts import FrontRun
+
+    data = load_report_data(storage, ident)
+    out = []
+    for r in data.runs:
+        est = r.config.get("estimator") or {}
+        if est.get("benchmark") != benchmark:
+            continue
+        if not r.objectives.is_multi:
+            if data.kind == "experiment":
+                raise ConfigError(f"experiment {ident!r} has one objective "
+                                  f"({r.objectives.primary}); a front analysis needs a "
+                                  f"multi-objective run")
+            continue
+        trials = storage.trials(r.exp_id)[: r.n_trials]
+        last = trials[-1].front if trials else None
+        out.append(FrontRun(
+            exp_id=r.exp_id, strategy=r.strategy, seed=r.seed,
+            objectives=[(o.metric, o.mode) for o in r.objectives],
+            front=[index(trials[n].arch) for n in (last or [])],
+            evaluated=[index(t.arch) for t in trials if t.status == "complete"],
+            trials=len(trials)))
+    if not out:
+        found = sorted({str((r.config.get("estimator") or {}).get("benchmark")) for r in data.runs})
+        raise ConfigError(f"{ident!r} has no multi-objective run on {benchmark} (its runs "
+                          f"searched {', '.join(found)}); pass --benchmark of one of those")
+    return out

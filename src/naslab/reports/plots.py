@@ -43,7 +43,8 @@ def pyplot() -> Any:
 
 #: fixed colours of the built-in strategies, so a strategy looks the same in every figure
 KNOWN_COLORS = {"re": PALETTE[0], "ls": PALETTE[1], "reinforce": PALETTE[2], "bananas": PALETTE[3],
-                "neural_predictor": PALETTE[4], "sh": PALETTE[5], "hyperband": PALETTE[6]}
+                "neural_predictor": PALETTE[4], "sh": PALETTE[5], "hyperband": PALETTE[6],
+                "nsga2": PALETTE[7], "mo_re": PALETTE[8]}
 
 
 def colors(names: list[str], baseline: str | None) -> dict[str, str]:

@@ -1,6 +1,13 @@
 """Experiment loop, one-shot runs, termination rules, storage (SQLite) and executors."""
 
-from naslab.runner.experiment import Experiment, RunResult, load_result
+from naslab.runner.experiment import (
+    Experiment,
+    RunResult,
+    default_reference,
+    load_result,
+    parse_reference,
+    resolve_reference,
+)
 from naslab.runner.oneshot import OneShotResult, OneShotRun, load_oneshot_result
 from naslab.runner.records import ExperimentInfo, TrialRecord
 from naslab.runner.storage import (
@@ -25,6 +32,7 @@ __all__ = [
     "AnyOf", "BufferedTrialStore", "Experiment", "ExperimentInfo", "InMemoryStorage",
     "MaxSimulatedSeconds", "MaxTrials", "MaxWallSeconds", "OneShotResult", "OneShotRun",
     "Progress", "RunResult",
-    "SQLiteStorage", "Storage", "Termination", "TrialRecord", "TrialStore", "load_result",
+    "SQLiteStorage", "Storage", "Termination", "TrialRecord", "TrialStore", "default_reference",
+    "load_result", "parse_reference", "resolve_reference",
     "load_oneshot_result", "make_termination", "prefix_length",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -156,6 +157,7 @@ class RunResult:
             d["objectives"] = [o.describe() for o in obj]
             d["front"] = self.front_json()
             d["hypervolume"] = self.hypervolume
+            d["reference"] = None if obj.reference is None else list(obj.reference)
         return d
 
 
@@ -201,6 +203,68 @@ def experiment_config(space: SearchSpace, strategy: Strategy, estimator: Estimat
         "objective": as_objectives(objective).describe(),
         "seed": int(seed),
     }
+
+
+def default_reference(objectives: Objectives, estimator: Estimator) -> tuple[float, ...] | None:
+    """Each objective's worst value over the space (``Estimator.metric_range``: the lowest
+    value of a maximised metric, the highest of a minimised one), i.e. the nadir of the whole
+    space, which every architecture weakly dominates; None when the estimator does not know
+    one of them (then pass a reference point explicitly)."""
+    ref: list[float] = []
+    for o in objectives:
+        r = estimator.metric_range(o.metric)
+        if r is None:
+            return None
+        ref.append(float(r[0] if o.mode == "max" else r[1]))
+    return tuple(ref)
+
+
+def parse_reference(text: str) -> str | tuple[float, ...]:
+    """``--reference``: ``auto``, ``none`` or comma-separated numbers, one per objective
+    (raw metric units, e.g. ``0,40`` for val_acc and latency_ms)."""
+    t = str(text).strip()
+    if t in ("auto", "none"):
+        return t
+    vals: list[float] = []
+    for item in t.split(","):
+        try:
+            v = float(item)
+        except ValueError:
+            v = math.nan
+        if not item.strip() or not math.isfinite(v):
+            raise ConfigError(f"--reference {text!r}: {item.strip()!r} is not a finite number "
+                              f"(expected auto, none or one number per objective, e.g. '0,40')")
+        vals.append(v)
+    return tuple(vals)
+
+
+def resolve_reference(objectives: Objectives, estimator: Estimator,
+                      reference: Sequence[float] | str | None = "auto") -> Objectives:
+    """``objectives`` with the reference point a run uses (see :class:`Experiment`)."""
+    if isinstance(reference, str):
+        if reference not in ("auto", "none"):
+            raise ConfigError(f"reference must be 'auto', 'none' or one number per objective, "
+                              f"got {reference!r}")
+        if reference == "none":
+            return objectives.with_reference(None)
+        if objectives.reference is not None or not objectives.is_multi:
+            ref = objectives.reference
+        else:
+            ref = default_reference(objectives, estimator)
+    elif reference is None:
+        return objectives.with_reference(None)
+    else:
+        ref = tuple(reference)
+    if ref is not None and not objectives.is_multi:
+        raise ConfigError(f"a hypervolume reference point applies to multi-objective runs; this "
+                          f"run has one objective ({objectives.primary}), got reference {list(ref)}")
+    out = objectives.with_reference(ref)
+    if out.reference is not None:
+        from naslab.analysis.pareto import require_pymoo
+
+        require_pymoo(f"the hypervolume of a multi-objective run (reference point "
+                      f"{list(out.reference)}; pass reference='none' to record none)")
+    return out
 
 
 def default_experiment_id(config: dict[str, Any]) -> str:
@@ -252,7 +316,13 @@ class Experiment:
     ``constraints``: e.g. ``["latency_ms<=5"]``. Per trial, storage keeps the objective vector,
     the incumbent (best feasible full-fidelity trial by the primary) and, with several
     objectives, the non-dominated feasible set after the trial (``front``) and its hypervolume
-    (when the Objectives carry a reference point).
+    against the reference point.
+
+    ``reference`` (multi-objective runs): the hypervolume's reference point, one raw value per
+    objective; ``"auto"`` (default) keeps the Objectives' own reference or else takes
+    :func:`default_reference` (each objective's worst value over the space, when the
+    estimator knows it); ``"none"`` / None records no hypervolume. The reference point is part
+    of the experiment's identity (it is in ``config["objective"]``).
 
     Strategies see validation metrics only; ``test_*`` metrics go to storage for reports.
     """
@@ -262,8 +332,9 @@ class Experiment:
                  constraints: Sequence[Constraint | str] = (),
                  storage: TrialStore | None = None, executor: Executor | None = None,
                  seed: int = 0, experiment_id: str | None = None,
-                 meta: dict[str, Any] | None = None, reuse: bool = True) -> None:
-        objectives = as_objectives(objective, constraints)
+                 meta: dict[str, Any] | None = None, reuse: bool = True,
+                 reference: Sequence[float] | str | None = "auto") -> None:
+        objectives = resolve_reference(as_objectives(objective, constraints), estimator, reference)
         seed = check_int("seed", seed, minimum=0)
         if not isinstance(termination, Termination):
             raise ConfigError(f"termination must be a Termination rule, got {termination!r}")
@@ -520,8 +591,8 @@ class Experiment:
         ev = res.evaluation
         metrics = {k: float(v) for k, v in ev.metrics.items()}
         obj = self.objectives
-        primary = obj.primary.value(ev)
-        values = (primary,) if len(obj.objectives) == 1 else (primary, *obj.values(ev)[1:])
+        values = obj.values(ev)
+        primary = values[0]
         return TrialRecord(number=number, arch=task.arch, status="complete", metrics=metrics,
                            objective=primary, fidelity=task.fidelity,
                            seed=task.seed, cost=ev.cost, reused=reused, started=res.started,

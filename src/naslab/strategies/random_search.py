@@ -10,9 +10,11 @@ from naslab.spaces.base import Architecture
 from naslab.strategies.base import Strategy
 
 
-@register("strategy", "rs", aliases=("random", "random_search"))
+@register("strategy", "rs", aliases=("random", "random_search", "mo_rs", "mors"))
 class RandomSearch(Strategy):
-    """Uniform random sampling.
+    """Uniform random sampling; also multi-objective random search (``mo_rs``), the baseline
+    of every multi-objective comparison: its proposals ignore the objectives, and the runner
+    keeps the front of whatever it evaluated.
 
     ``dedup=True`` (default) never proposes an architecture twice while unseen ones remain,
     i.e. sampling without replacement on finite spaces, as a real search would not retrain a

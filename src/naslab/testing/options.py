@@ -37,6 +37,8 @@ class Option:
     n: trajectory length (strategies; default: the check's ``n``).
     estimator: a factory of the estimator to run on (strategies; default: the synthetic one).
     same: an execution option: the value must leave the result unchanged.
+    objectives: what both runs optimise (strategies; default the validation accuracy alone;
+        e.g. two objectives for an option of a multi-objective strategy).
     """
 
     value: Any
@@ -45,6 +47,7 @@ class Option:
     n: int | None = None
     estimator: Callable[[], Estimator] | None = None
     same: bool = False
+    objectives: tuple[str, ...] = ("val_acc",)
 
 
 def constructor_params(kind: str, name: str) -> list[str]:
@@ -82,11 +85,11 @@ def check_strategy_options(name: str, options: Mapping[str, Option], *,
 
     def traj(p: dict[str, Any], opt: Option) -> list[Any]:
         length = opt.n or n
-        key = repr((sorted(p.items()), opt.estimator, length))
+        key = repr((sorted(p.items()), opt.estimator, length, opt.objectives))
         if key not in cache:
             est = opt.estimator() if opt.estimator is not None else SyntheticEstimator()
             cache[key] = run_trajectory(registry.create("strategy", name, **p), sp, est,
-                                        n=length, seed=seed)
+                                        n=length, seed=seed, objectives=opt.objectives)
         return cache[key]
 
     for opt_name, opt in options.items():

@@ -15,7 +15,8 @@ from typing import Any
 
 from naslab import registry
 from naslab.errors import NaslabError
-from naslab.estimators.base import TEST_PREFIX, Cost, Estimator, Evaluation, Objective
+from naslab.estimators.base import (TEST_PREFIX, Cost, Estimator, Evaluation, Objective,
+                                    ObjectiveLike, as_objectives)
 from naslab.seeding import mix64
 from naslab.spaces import DEFAULT_SPACE
 from naslab.spaces.base import Architecture, SearchSpace, get_space
@@ -76,14 +77,16 @@ def _flat(x: Any) -> list[Any]:
 
 def run_trajectory(strategy: Strategy, space: SearchSpace, estimator: Estimator, *, n: int,
                    seed: int, batch: int = 1, state_roundtrip_at: int | None = None,
-                   make: Callable[[], Strategy] | None = None) -> list[tuple[Any, float | None]]:
+                   make: Callable[[], Strategy] | None = None,
+                   objectives: ObjectiveLike = "val_acc") -> list[tuple[Any, float | None]]:
     """A minimal ask/tell loop (independent of the runner) returning [(choices, fidelity)].
+    ``objectives``: what the strategy optimises (default the validation accuracy alone).
 
     ``batch`` > 1 asks for several at once and tells them in reverse order (as parallel
     workers would). With ``state_roundtrip_at=k`` the strategy is replaced, after the k-th
     result, by a fresh one restored from a JSON round trip of ``state_dict()``.
     """
-    obj = Objective("val_acc")
+    obj = as_objectives(objectives)
     fids = (estimator.fidelities, estimator.max_fidelity)
     strategy.bind_fidelities(*fids)  # as the runner does
     strategy.setup(space, obj, seed=seed)

@@ -14,7 +14,7 @@ from typing import Any
 
 from naslab.benchmarks import DEFAULT_BENCHMARK
 from naslab.errors import ConfigError, NaslabError, check_float, check_int, did_you_mean
-from naslab.estimators.base import Objective
+from naslab.estimators.base import Constraint, Objective, Objectives
 from naslab.runner.executors import make_executor
 from naslab.runner.storage import _canon
 from naslab.runner.termination import Termination, make_termination
@@ -27,7 +27,8 @@ BASELINE = "rs"
 COMMIT_MODES = ("auto", "trial", "experiment")
 
 _TOP_KEYS = ("name", "space", "strategies", "seeds", "targets", "benchmarks", "objective",
-             "budget", "executor", "storage", "retrain", "data_dir", "protocol")
+             "objectives", "constraints", "reference", "budget", "executor", "storage", "retrain",
+             "data_dir", "protocol")
 _BUDGET_KEYS = ("trials", "simulated_hours", "wall_s")
 _STRATEGY_KEYS = ("name", "params", "label")
 _TARGET_KEYS = ("benchmark", "estimator", "params", "label", "val")
@@ -90,7 +91,7 @@ class CompareConfig:
     strategies: list[StrategySpec]
     seeds: list[int]
     targets: list[TargetSpec]
-    objective: Objective
+    objective: Objectives
     budget: dict[str, float]  # keys among max_trials, max_simulated_s, max_wall_s
     executor: dict[str, Any] = field(default_factory=lambda: {"name": "serial"})
     storage: str = "naslab.db"
@@ -100,6 +101,9 @@ class CompareConfig:
     source: str = "config"
     #: a published protocol (:mod:`naslab.benchmarks.protocol`) the comparison runs under
     protocol: str | None = None
+    #: the hypervolume reference point of multi-objective runs: "auto", "none" or one value
+    #: per objective (see :class:`~naslab.runner.experiment.Experiment`)
+    reference: str | tuple[float, ...] = "auto"
 
     def termination(self) -> Termination:
         return budget_termination(self.budget)
@@ -137,11 +141,20 @@ class CompareConfig:
             "kind": "comparison", "name": self.name, "space": self.space,
             "strategies": [s.describe() for s in self.strategies], "baseline": BASELINE,
             "seeds": list(self.seeds), "targets": [t.describe() for t in self.targets],
-            "objective": {"metric": self.objective.metric, "mode": self.objective.mode},
+            "objective": self.objective_identity(),
             "budget": dict(self.budget),
             "retrain": None if self.retrain is None else self.retrain.describe(),
             **({} if self.protocol is None else {"protocol": self.protocol}),
         }
+
+    def objective_identity(self) -> dict[str, Any]:
+        """The objectives as the group config holds them: one objective without constraints
+        is ``{"metric", "mode"}`` (as always); otherwise ``Objectives.describe()`` plus the
+        reference point as configured (``auto`` is left out)."""
+        d = self.objective.describe()
+        if self.reference != "auto":
+            d["reference"] = self.reference if isinstance(self.reference, str) else list(self.reference)
+        return d
 
     @property
     def commit_mode(self) -> str:
@@ -273,7 +286,10 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
         targets*: [NAME/DATASET, {benchmark: NAME/DATASET2, val: mean},
                    {estimator: train, params: {dataset: digits, epochs: 3}, label: digits}]
         budget*: {trials: 150, simulated_hours: 50, wall_s: 600}   # any of them; first hit stops
-        objective: val_acc           # or {metric: val_acc, mode: max}
+        objective: val_acc           # or {metric: val_acc, mode: max}, or a list of them
+                                     # (multi-objective: [val_acc, latency_ms@pixel3:min])
+        constraints: ["latency_ms@pixel3<=20"]   # optional; also for one objective
+        reference: auto              # hypervolume reference point: auto | none | [v1, v2]
         executor: serial             # or {name: process|ray, workers: 2, address: auto}
         storage: naslab.db           # or {path: naslab.db, commit: auto|trial|experiment}
         retrain: {estimator: train, params: {dataset: digits}, seeds: 1}
@@ -449,18 +465,12 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
             budget[out] = check_float(f"{source}: budget.{key}", b[key], minimum=0,
                                       strict_min=True, finite=True) * scale
 
-    # objective ------------------------------------------------------------------------------
-    o = d.get("objective", "val_acc")
-    if isinstance(o, str):
-        o = {"metric": o}
-    o = _check_keys(o, _OBJECTIVE_KEYS, "objective", source)
-    try:
-        objective = Objective(o.get("metric", "val_acc"), o.get("mode", "max"))
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: objective: {exc}") from None
-    if proto is not None and (objective.metric, objective.mode) != ("val_acc", "max"):
-        raise ConfigError(f"{source}: protocol {proto.name!r} searches on val_acc (max); got "
-                          f"objective {objective.metric}:{objective.mode}")
+    # objective(s), constraints, reference point --------------------------------------------
+    objective, reference = _objectives(d, source)
+    if proto is not None and (len(objective.objectives) != 1 or objective.constraints
+                              or (objective.metric, objective.mode) != ("val_acc", "max")):
+        raise ConfigError(f"{source}: protocol {proto.name!r} searches on val_acc (max) alone; "
+                          f"got objectives {objective.describe()}")
 
     # executor ---------------------------------------------------------------------------
     e = d.get("executor", "serial")
@@ -512,7 +522,8 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     if executor["level"] == "runs":
         check_run_level(executor, commit, targets, source)
     cfg = CompareConfig(name="", space=space, strategies=strategies, seeds=seeds,
-                        targets=targets, objective=objective, budget=budget, executor=executor,
+                        targets=targets, objective=objective, reference=reference,
+                        budget=budget, executor=executor,
                         storage=storage, commit=commit, retrain=retrain, data_dir=data_dir,
                         source=source, protocol=None if proto is None else proto.name)
     if "name" in d:
@@ -555,3 +566,64 @@ def resolve_commit(commit: str, targets: list[TargetSpec]) -> str:
     if commit != "auto":
         return commit
     return "experiment" if all(t.estimator == "tabular" for t in targets) else "trial"
+
+
+def _objectives(d: dict[str, Any], source: str) -> tuple[Objectives, str | tuple[float, ...]]:
+    """``objective`` (or ``objectives``): a metric, ``METRIC:max|min``, ``{metric, mode}`` or a
+    list of them; ``constraints``: a list of ``METRIC OP BOUND`` strings; ``reference``:
+    ``auto`` | ``none`` | one number per objective."""
+    if "objective" in d and "objectives" in d:
+        raise ConfigError(f"{source}: give either objective or objectives, not both")
+    o = d.get("objective", d.get("objectives", "val_acc"))
+    key = "objectives" if "objectives" in d else "objective"
+    items = o if isinstance(o, list) else [o]
+    if not items:
+        raise ConfigError(f"{source}: {key} must name at least one metric, got []")
+    objs = []
+    for k, it in enumerate(items):
+        where = f"{key}[{k}]" if isinstance(o, list) else key
+        try:
+            if isinstance(it, str):
+                objs.append(Objective.parse(it))
+            elif isinstance(it, dict):
+                it = _check_keys(it, _OBJECTIVE_KEYS, where, source)
+                objs.append(Objective(it.get("metric", "val_acc"), it.get("mode", "max")))
+            else:
+                raise ConfigError(f"expected a metric name, METRIC:max|min or {{metric, mode}}, "
+                                  f"got {it!r}")
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {where}: {exc}") from None
+    c = d.get("constraints", [])
+    if isinstance(c, str):
+        c = [c]
+    if not isinstance(c, list):
+        raise ConfigError(f"{source}: constraints must be a list of strings such as "
+                          f"'latency_ms<=5', got {c!r}")
+    cons = []
+    for k, it in enumerate(c):
+        try:
+            cons.append(Constraint.parse(it))
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: constraints[{k}]: {exc}") from None
+    try:
+        objectives = Objectives(tuple(objs), tuple(cons))
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {key}: {exc}") from None
+    r = d.get("reference", "auto")
+    reference: str | tuple[float, ...]
+    if isinstance(r, str) and r in ("auto", "none"):
+        reference = r
+    elif isinstance(r, list) and r and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                           for x in r):
+        reference = tuple(float(x) for x in r)
+        try:
+            objectives.with_reference(reference)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: reference: {exc}") from None
+    else:
+        raise ConfigError(f"{source}: reference must be auto, none or a list of one number per "
+                          f"objective, got {r!r}")
+    if reference != "auto" and not objectives.is_multi:
+        raise ConfigError(f"{source}: reference applies to multi-objective comparisons (several "
+                          f"objectives); this one has one objective")
+    return objectives, reference

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from naslab.errors import ConfigError, NaslabError, StorageError
-from naslab.estimators.base import Estimator, Objective
+from naslab.estimators.base import Estimator, Objective, Objectives, as_objectives
 from naslab.runner.compare.config import (
     CompareConfig,
     RetrainSpec,
@@ -39,12 +39,15 @@ from naslab.runner.storage import BufferedTrialStore, SQLiteStorage, Storage, _c
 from naslab.runner.termination import prefix_length
 
 
-def make_estimator(spec: TargetSpec | RetrainSpec, data_dir: str | None) -> Estimator:
+def make_estimator(spec: TargetSpec | RetrainSpec, data_dir: str | None,
+                   devices: tuple[str, ...] = ()) -> Estimator:
     """The estimator of a target (or of the retrain step); ``data_dir`` is passed to
-    estimators that take one, unless the spec sets it."""
+    estimators that take one, unless the spec sets it, and so are the ``devices`` that
+    ``<metric>@<device>`` objectives and constraints name."""
     from naslab.estimators import make_estimator as build
 
-    return build(spec.estimator, spec.params, offered={"data_dir": data_dir})
+    return build(spec.estimator, spec.params,
+                 offered={"data_dir": data_dir, "devices": list(devices) or None})
 
 
 @dataclass
@@ -103,14 +106,15 @@ def run_comparison(cfg: CompareConfig, *, storage: Storage | None = None,
                 target = cfg.target_for(target0, sspec)  # a protocol's per-strategy options
                 key = _canon(target.describe())
                 if key not in ests:
-                    ests[key] = make_estimator(target, cfg.data_dir)
+                    ests[key] = make_estimator(target, cfg.data_dir, cfg.objective.devices())
                 est = ests[key]
                 optimum = est.optimum("test_acc")
                 for seed in cfg.seeds:
                     strat = registry.create("strategy", sspec.name, **sspec.params)
                     labels = {"strategy": sspec.label, "seed": seed, "target": target.label}
                     exp = Experiment(space, strat, est, termination=term, objective=cfg.objective,
-                                     storage=st, executor=ex, seed=seed, reuse=cfg.reuse,
+                                     reference=cfg.reference, storage=st, executor=ex, seed=seed,
+                                     reuse=cfg.reuse,
                                      meta={"command": "naslab compare", "comparison": gid,
                                            **({"protocol": cfg.protocol} if cfg.protocol else {})})
                     info = known.get(exp.id)
@@ -215,20 +219,24 @@ class RunJobs(JobHandler):
 
     loads = "the comparison's run handler"
 
-    def __init__(self, space: str, data_dir: str | None, objective: Objective,
-                 budget: dict[str, float], *, over_budget: str = "keep",
-                 reuse: bool = True) -> None:
-        self.space, self.data_dir, self.objective, self.budget = space, data_dir, objective, budget
+    def __init__(self, space: str, data_dir: str | None, objective: Objective | Objectives,
+                 budget: dict[str, float], reference: str | tuple[float, ...] = "auto", *,
+                 over_budget: str = "keep", reuse: bool = True) -> None:
+        self.space, self.data_dir, self.budget = space, data_dir, budget
+        self.objective = as_objectives(objective)
+        self.reference = reference
         self.over_budget, self.reuse = over_budget, reuse
         self._estimators: dict[str, Estimator] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {"space": self.space, "data_dir": self.data_dir, "objective": self.objective,
-                "budget": self.budget, "over_budget": self.over_budget, "reuse": self.reuse}
+                "budget": self.budget, "reference": self.reference,
+                "over_budget": self.over_budget, "reuse": self.reuse}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.space, self.data_dir = state["space"], state["data_dir"]
         self.objective, self.budget = state["objective"], state["budget"]
+        self.reference = state["reference"]
         self.over_budget, self.reuse = state["over_budget"], state["reuse"]
         self._estimators = {}
 
@@ -241,14 +249,15 @@ class RunJobs(JobHandler):
         key = _canon(target.describe())
         est = self._estimators.get(key)
         if est is None:  # one estimator per target and worker (a benchmark loads once)
-            est = self._estimators[key] = make_estimator(target, self.data_dir)
+            est = self._estimators[key] = make_estimator(target, self.data_dir,
+                                                         self.objective.devices())
         sspec: StrategySpec = job["strategy"]
         budget = target.budget if target.budget is not None else self.budget
         exp = Experiment(get_space(self.space),
                          registry.create("strategy", sspec.name, **sspec.params), est,
                          termination=budget_termination(budget, over_budget=self.over_budget),
-                         objective=self.objective, seed=job["seed"], meta=job["meta"],
-                         reuse=self.reuse)
+                         objective=self.objective, reference=self.reference, seed=job["seed"],
+                         meta=job["meta"], reuse=self.reuse)
         if exp.id != job["exp_id"]:  # pragma: no cover - the identity must not depend on the process
             raise NaslabError(f"experiment id differs in the worker ({exp.id}) and the driver "
                               f"({job['exp_id']})")
@@ -271,7 +280,7 @@ def _run_in_pool(cfg: CompareConfig, st: Storage, todo: list[_Run],
                    start_method=e["params"].get("start_method"), preload=(__name__,))
     priors: dict[int, list[TrialRecord]] = {}
     with pool:
-        pool.start(RunJobs(cfg.space, cfg.data_dir, cfg.objective, cfg.budget,
+        pool.start(RunJobs(cfg.space, cfg.data_dir, cfg.objective, cfg.budget, cfg.reference,
                            over_budget="keep" if cfg.protocol is None else
                            cfg._protocol().over_budget, reuse=cfg.reuse))
         for run in todo:
