@@ -121,7 +121,8 @@ class LatencyModel(ABC):
                                       f"decision_kernels")
         from naslab.spaces.base import get_space
 
-        idx = get_space(self.space).decision_indices(arch)
+        sp = get_space(self.space)
+        idx = sp.decision_indices(sp.validate(arch))
         return [k for d, o in enumerate(idx) for k in table[d][o]]
 
     def calibration_archs(self) -> list[Architecture]:

@@ -90,6 +90,7 @@ class LatencyLUT:
     forced: list[str] = field(default_factory=list)   # mismatches accepted by load(force=True)
     path: str | None = None
     _model: Any = field(default=None, repr=False, compare=False)
+    _table: Any = field(default=None, repr=False, compare=False)   # cached decision_table()
 
     # --- prediction (no torch) --------------------------------------------------------------
     def model(self) -> LatencyModel:
@@ -122,7 +123,17 @@ class LatencyLUT:
                 include_fixed: bool = True) -> float:
         """Predicted latency (ms) of ``arch``'s network: its kernels + the fixed part."""
         self._check_arch(arch)
-        ms = sum(self.kernel_ms(k) for k in self.model().arch_kernels(arch))
+        if self._table is None:
+            t = self.decision_table()
+            self._table = False if t is None else t
+        if self._table is not False:
+            from naslab.spaces.base import get_space
+
+            sp = get_space(self.space)
+            idx = sp.decision_indices(sp.validate(arch))
+            ms = float(sum(self._table[d, o] for d, o in enumerate(idx)))
+        else:
+            ms = sum(self.kernel_ms(k) for k in self.model().arch_kernels(arch))
         return ms + (self.fixed_ms(overhead=overhead) if include_fixed else 0.0)
 
     def predict_many(self, archs: Sequence[Architecture], *, overhead: bool = True) -> np.ndarray:
