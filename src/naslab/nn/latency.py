@@ -214,7 +214,7 @@ def device_fingerprint(*, threads: int | None = None, backend: str = "torch") ->
     The fields of :data:`DEVICE_KEYS` decide whether a LUT applies here."""
     import naslab
 
-    backend_version = torch.__version__
+    backend_version = str(torch.__version__)
     if backend == "onnxruntime":
         backend_version = str(_import_ort().__version__)
     try:
@@ -243,10 +243,14 @@ def _inputs(shapes: Sequence[Shape], batch: int, seed: int) -> list[torch.Tensor
 def _norm_shapes(input_shape: Shape | Sequence[Shape]) -> list[Shape]:
     if not input_shape:
         raise ConfigError("input_shape must be a per-sample shape such as (3, 32, 32), got ()")
-    if all(isinstance(v, (int, np.integer)) for v in input_shape):
-        return [tuple(int(v) for v in input_shape)]  # type: ignore[union-attr]
-    out = [tuple(int(v) for v in s) for s in input_shape]  # type: ignore[union-attr]
-    if not all(out):
+    items: list[Any] = list(input_shape)
+    if all(isinstance(v, (int, np.integer)) for v in items):
+        return [tuple(int(v) for v in items)]
+    try:
+        out = [tuple(int(v) for v in s) for s in items]
+    except TypeError:
+        out = []
+    if not out or not all(out):
         raise ConfigError(f"input_shape must be one per-sample shape or a list of them, "
                           f"got {input_shape!r}")
     return out
@@ -273,25 +277,27 @@ def make_runner(module: nn.Module, input_shape: Shape | Sequence[Shape], *, batc
 
 
 def _ort_runner(module: nn.Module, xs: list[torch.Tensor], threads: int) -> Callable[[], None]:
-    import io
+    import tempfile
     import warnings
 
     ort = _import_ort()
     names = [f"x{i}" for i in range(len(xs))]
-    buf = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), tempfile.TemporaryDirectory() as tmp:
         warnings.simplefilter("ignore")
+        path = os.path.join(tmp, "module.onnx")
         try:
-            torch.onnx.export(module, tuple(xs), buf, dynamo=False, input_names=names,
+            torch.onnx.export(module, tuple(xs), path, dynamo=False, input_names=names,
                               output_names=["y"])
         except ImportError as exc:
             raise ConfigError(f"the onnxruntime backend exports the module with torch.onnx, which "
                               f"needs the onnx package ({exc}): pip install 'naslab[onnx]'") from None
+        with open(path, "rb") as f:
+            model_bytes = f.read()
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    sess = ort.InferenceSession(buf.getvalue(), so, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
     used = {i.name for i in sess.get_inputs()}
     feeds = {n: x.numpy() for n, x in zip(names, xs) if n in used}
 

@@ -303,7 +303,7 @@ def build_lut(space: str, *, batch: int = 1, threads: int = 1, backend: str = "t
                               batch=batch, threads=threads, backend=backend,
                               min_sample_s=min_sample_s, seed=seed, clock=clock,
                               on_round=on_round)
-    entries = {k: {"ms": r.value(statistic), "ci_ms": list(r.ci(statistic)),
+    entries: dict[str, dict[str, Any]] = {k: {"ms": r.value(statistic), "ci_ms": list(r.ci(statistic)),
                    "median_ms": r.median_ms, "p10_ms": r.p10_ms, "min_ms": r.min_ms,
                    "iqr_rel": r.iqr_rel, "cv": r.cv, "n": r.n, "number": r.number,
                    "info": dict(kernels[k].info)}
@@ -313,7 +313,7 @@ def build_lut(space: str, *, batch: int = 1, threads: int = 1, backend: str = "t
                      fingerprint=device_fingerprint(threads=threads, backend=backend),
                      naslab_version=_naslab_version(), created=_now())
     lut._model = model
-    cal = []
+    cal: list[dict[str, Any]] = []
     for a in calib:
         r = res[f"net:{a}"]
         kern = lut.predict(a, overhead=False)
@@ -322,8 +322,8 @@ def build_lut(space: str, *, batch: int = 1, threads: int = 1, backend: str = "t
                     "ci_ms": list(r.ci(statistic)), "kernels_ms": kern,
                     "residual_ms": ms - kern})
     lut.calibration = cal
-    lut.overhead_ms = float(np.median([c["residual_ms"] for c in cal])) if cal else 0.0
-    noise = [e["iqr_rel"] for e in entries.values()]
+    lut.overhead_ms = float(np.median([float(c["residual_ms"]) for c in cal])) if cal else 0.0
+    noise = [float(e["iqr_rel"]) for e in entries.values()]
     lut.build = {"wall_s": time.perf_counter() - t0, "rounds": rounds,
                  "samples_per_round": samples_per_round, "min_sample_s": min_sample_s,
                  "seed": seed, "kernels": len(entries), "calibration_archs": len(cal),
@@ -471,7 +471,7 @@ def validate_lut(lut: LatencyLUT, *, archs: int | Sequence[Architecture] = 50, s
             raise ConfigError(f"validate_lut needs at least 3 architectures, got {len(chosen)}")
     rounds = check_int("rounds", rounds, minimum=2)
     half = rounds // 2
-    kw = {"batch": lut.batch, "threads": lut.threads, "backend": lut.backend,
+    kw: dict[str, Any] = {"batch": lut.batch, "threads": lut.threads, "backend": lut.backend,
           "clock": lut.clock, "samples_per_round": samples_per_round}
     first = measure_archs(model, chosen, rounds=half, seed=seed, on_round=on_round, **kw)
     second = measure_archs(model, chosen, rounds=rounds - half, seed=seed + 1,

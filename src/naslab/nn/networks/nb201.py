@@ -3,6 +3,7 @@ decomposition (registered as latency ``nb201``); torch imported on call."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from naslab.errors import ConfigError
@@ -97,13 +98,13 @@ class NB201Latency(LatencyModel):
         st = self._stages()
         N = self.protocol["N"]
         out: dict[str, Kernel] = {}
-        out[keys["stem"]] = Kernel(keys["stem"], lambda: self._skeleton("stem"),
+        out[keys["stem"]] = Kernel(keys["stem"], partial(self._skeleton, "stem"),
                                    (self.input_shape(),), {"part": "stem"})
         for s in range(2):
             out[keys["reduction"][s]] = Kernel(
-                keys["reduction"][s], lambda s=s: self._skeleton("reduction", s), (st[s],),
+                keys["reduction"][s], partial(self._skeleton, "reduction", s), (st[s],),
                 {"part": "reduction", "C_in": st[s][0], "C_out": st[s + 1][0], "stride": 2})
-        out[keys["head"]] = Kernel(keys["head"], lambda: self._skeleton("head"), (st[2],),
+        out[keys["head"]] = Kernel(keys["head"], partial(self._skeleton, "head"), (st[2],),
                                    {"part": "head"})
         if N:
             for s, shape in enumerate(st):
@@ -112,7 +113,7 @@ class NB201Latency(LatencyModel):
         for o, op in enumerate(OPS):
             for s, shape in enumerate(st):
                 k = keys["op"][o][s]
-                out[k] = Kernel(k, lambda op=op, c=shape[0]: _op_kernel(op, c), (shape,),
+                out[k] = Kernel(k, partial(_op_kernel, op, shape[0]), (shape,),
                                 {"part": "op", "op": op, "C": shape[0], "H": shape[1],
                                  "W": shape[2], "stride": 1})
         return out
