@@ -76,6 +76,27 @@ def do_validate(out: Path, variant: str, archs: int, rounds: int, samples: int) 
     return v.to_json()
 
 
+def do_joint(out: Path, variant: str, archs: list[str], rounds: int, samples: int) -> dict:
+    """A LUT built in the same interleaved rounds as the networks it predicts (no drift
+    between building and measuring): what is left is the decomposition's own error."""
+    from naslab.nn.lut import build_lut_and_measure
+    from naslab.spaces.base import get_space
+
+    clock, stat = VARIANTS[variant]
+    sp = get_space("nb201")
+    arch_objs = [sp.parse(a) for a in archs]
+    lut, res = build_lut_and_measure("nb201", arch_objs, C=16, N=5, image_size=32, batch=1,
+                                     threads=1, clock=clock, statistic=stat, rounds=rounds,
+                                     samples_per_round=samples, seed=1)
+    meas = np.array([r.value(stat) for r in res])
+    pred = lut.predict_many(arch_objs)
+    pred_k = lut.predict_many(arch_objs, overhead=False)
+    return {"lut": errors(pred, meas), "lut_kernels_only": errors(pred_k, meas),
+            "measured_ms": meas.tolist(), "predicted_ms": pred.tolist(),
+            "overhead_ms": lut.overhead_ms, "wall_s": lut.build["wall_s"],
+            "noise_iqr_rel": float(np.median([r.iqr_rel for r in res]))}
+
+
 def errors(pred: np.ndarray, meas: np.ndarray) -> dict:
     from scipy import stats
 
@@ -159,7 +180,7 @@ def figure(vals: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def markdown(builds: dict, vals: dict, studies: dict, args: argparse.Namespace) -> str:
+def markdown(builds: dict, vals: dict, studies: dict, joints: dict, args: argparse.Namespace) -> str:
     lines = ["## Latency lookup tables on this CPU (`benchmarks/latency_lut.py`)", "",
              "NB201 networks (C=16, N=5, 32x32 input, 10 classes), batch 1, one torch thread, "
              "torch eager, `inference_mode`, pinned to one core (`taskset -c 0`). LUT: every "
@@ -184,7 +205,21 @@ def markdown(builds: dict, vals: dict, studies: dict, args: argparse.Namespace) 
             f"{b['load_start']:.1f}-{v['load_end']:.1f} |")
     lines += ["", "Targets: MAPE <= 10 % and Spearman >= 0.95 (goal <= 5 %). Repeatability = the "
               "same 200 archs measured again (pass 2 vs pass 1), the floor the LUT error is read "
-              "against.", "", "### What the fixed part absorbs (same measurements)", "",
+              "against.", ""]
+    if joints:
+        lines += ["Joint: a second LUT built in the same interleaved rounds as the same archs' "
+                  f"networks ({args.joint_rounds} rounds x 2 samples; no time between building "
+                  "and measuring, so drift of the machine's load cannot enter):", "",
+                  "| protocol | LUT MAPE % | LUT Spearman | LUT max error % | LUT bias % | kernels-only "
+                  "MAPE % | noise IQR/median % | wall (s) | load avg (start-end) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for variant, j in joints.items():
+            f, k = j["lut"], j["lut_kernels_only"]
+            lines.append(f"| {variant} | {f['mape']:.2f} | {f['spearman']:.4f} | {f['max']:.1f} | "
+                         f"{f['bias']:+.2f} | {k['mape']:.2f} | {j['noise_iqr_rel'] * 100:.1f} | "
+                         f"{j['wall_s']:.0f} | {j['load_start']:.1f}-{j['load_end']:.1f} |")
+        lines.append("")
+    lines += [ "### What the fixed part absorbs (same measurements)", "",
               "| protocol | decomposition | MAPE % | Spearman | max error % | bias % |",
               "|---|---|---|---|---|---|"]
     for variant, s in studies.items():
@@ -208,7 +243,8 @@ def markdown(builds: dict, vals: dict, studies: dict, args: argparse.Namespace) 
                      f"{f['lut_intercept_ms'] / f['intercept_ms']:.3f} |")
     lines += ["", "![LUT vs measured](figures/latency-lut.png)", "",
               f"Reproduce: `taskset -c 0 python benchmarks/latency_lut.py --archs {args.archs} "
-              f"--rounds {args.rounds}` (phases cached in `{args.out}`; delete it to rerun)."]
+              f"--rounds {args.rounds} --build-rounds {args.build_rounds} --joint-rounds "
+              f"{args.joint_rounds}` (phases cached in `{args.out}`; delete it to rerun)."]
     return "\n".join(lines)
 
 
@@ -218,6 +254,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=16, help="validation rounds (two passes)")
     ap.add_argument("--build-rounds", type=int, default=30)
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--joint-rounds", type=int, default=8,
+                    help="rounds of the joint phase (LUT and networks in the same rounds; 0: skip)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latency_lut"))
     ap.add_argument("--no-doc", action="store_true")
     args = ap.parse_args()
@@ -226,17 +264,20 @@ def main() -> None:
               file=sys.stderr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    builds, vals, studies = {}, {}, {}
+    builds, vals, studies, joints = {}, {}, {}, {}
     for variant in args.variants.split(","):
         builds[variant] = phase(out, f"build-{variant}", do_build, out, variant,
                                 args.build_rounds, 5)
         vals[variant] = phase(out, f"validate-{variant}", do_validate, out, variant, args.archs,
                               args.rounds, 3)
         studies[variant] = study(out, variant, vals[variant])
+        if args.joint_rounds:
+            joints[variant] = phase(out, f"joint-{variant}", do_joint, out, variant,
+                                    vals[variant]["archs"], args.joint_rounds, 2)
         print(json.dumps({"variant": variant, "lut": vals[variant]["lut"],
                           "repeatability": vals[variant]["repeatability"]}), flush=True)
     figure(vals, (out if args.no_doc else ROOT / "docs" / "figures") / "latency-lut.png")
-    md = markdown(builds, vals, studies, args)
+    md = markdown(builds, vals, studies, joints, args)
     (out / "section.md").write_text(md + "\n")
     if not args.no_doc:
         write_section("latency_lut", md)

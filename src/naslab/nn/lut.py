@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from naslab.nn.latency_parts import LatencyModel
     from naslab.spaces.base import Architecture
 
-__all__ = ["LUT_FORMAT", "LUT_VERSION", "LatencyLUT", "build_lut", "validate_lut",
+__all__ = ["LUT_FORMAT", "LUT_VERSION", "LatencyLUT", "build_lut", "build_lut_and_measure",
+           "validate_lut",
            "LUTValidation", "measure_archs", "DEVICE_KEYS"]
 
 #: LatencyResult / summarize() field of each statistic (as naslab.nn.latency.STATISTICS)
@@ -270,17 +271,33 @@ def _network(model: LatencyModel, arch: Architecture, seed: int) -> Any:
 
 def build_lut(space: str, *, batch: int = 1, threads: int = 1, backend: str = "torch",
               statistic: str = "median", clock: str = "wall", rounds: int = 20,
-              samples_per_round: int = 5,
-              calibrate: bool = True,
-              min_sample_s: float = 2e-4, seed: int = 0,
-              on_round: Callable[[int, float], None] | None = None,
+              samples_per_round: int = 5, calibrate: bool = True, min_sample_s: float = 2e-4,
+              seed: int = 0, on_round: Callable[[int, float], None] | None = None,
               **protocol: Any) -> LatencyLUT:
     """Measure every kernel of ``space``'s latency model (and, with ``calibrate``, its
     calibration archs as whole networks) in interleaved rounds; return the LUT.
 
     ``protocol``: the latency model's options (NB201: ``C``, ``N``, ``num_classes``,
-    ``in_channels``, ``image_size``). ``statistic``: the entries' value (median of the samples;
-    ``p10`` / ``min`` are robust to other processes sharing the core)."""
+    ``in_channels``, ``image_size``). ``statistic``: the entries' value (``median`` of the
+    samples; ``mean`` adds up like a network's mean; ``p10`` / ``min``). ``clock``: ``wall`` or
+    ``cpu`` (see :mod:`naslab.nn.latency`)."""
+    lut, _ = build_lut_and_measure(space, (), batch=batch, threads=threads, backend=backend,
+                                   statistic=statistic, clock=clock, rounds=rounds,
+                                   samples_per_round=samples_per_round, calibrate=calibrate,
+                                   min_sample_s=min_sample_s, seed=seed, on_round=on_round,
+                                   **protocol)
+    return lut
+
+
+def build_lut_and_measure(space: str, archs: Sequence[Architecture], *, batch: int = 1,
+                          threads: int = 1, backend: str = "torch", statistic: str = "median",
+                          clock: str = "wall", rounds: int = 20, samples_per_round: int = 5,
+                          calibrate: bool = True, min_sample_s: float = 2e-4, seed: int = 0,
+                          on_round: Callable[[int, float], None] | None = None,
+                          **protocol: Any) -> tuple[LatencyLUT, list[Any]]:
+    """:func:`build_lut`, with the networks of ``archs`` measured in the same interleaved
+    rounds as the kernels (their :class:`~naslab.nn.latency.LatencyResult` returned in order):
+    a comparison free of drift between building a LUT and measuring networks."""
     from naslab.nn.latency import (check_backend, check_statistic, device_fingerprint,
                                    measure_interleaved)
     from naslab.nn.latency_parts import latency_model
@@ -297,19 +314,20 @@ def build_lut(space: str, *, batch: int = 1, threads: int = 1, backend: str = "t
     items: dict[str, tuple[Any, Any]] = {k: (kern.build(), kern.input_shapes)
                                          for k, kern in kernels.items()}
     calib = model.calibration_archs() if calibrate else []
-    for a in calib:
-        items[f"net:{a}"] = (_network(model, a, seed), model.input_shape())
+    for a in [*calib, *archs]:
+        items.setdefault(f"net:{a}", (_network(model, a, seed), model.input_shape()))
     res = measure_interleaved(items, rounds=rounds, samples_per_round=samples_per_round,
                               batch=batch, threads=threads, backend=backend,
                               min_sample_s=min_sample_s, seed=seed, clock=clock,
                               on_round=on_round)
-    entries: dict[str, dict[str, Any]] = {k: {"ms": r.value(statistic), "ci_ms": list(r.ci(statistic)),
-                   "median_ms": r.median_ms, "p10_ms": r.p10_ms, "min_ms": r.min_ms,
-                   "iqr_rel": r.iqr_rel, "cv": r.cv, "n": r.n, "number": r.number,
-                   "info": dict(kernels[k].info)}
-               for k, r in res.items() if k in kernels}
+    entries: dict[str, dict[str, Any]] = {
+        k: {"ms": r.value(statistic), "ci_ms": list(r.ci(statistic)), "median_ms": r.median_ms,
+            "p10_ms": r.p10_ms, "min_ms": r.min_ms, "iqr_rel": r.iqr_rel, "cv": r.cv, "n": r.n,
+            "number": r.number, "info": dict(kernels[k].info)}
+        for k, r in res.items() if k in kernels}
     lut = LatencyLUT(space=space, protocol=dict(model.protocol), batch=batch, threads=threads,
-                     backend=backend, entries=entries, statistic=statistic, clock=clock, fixed_keys=model.fixed_kernels(),
+                     backend=backend, entries=entries, statistic=statistic, clock=clock,
+                     fixed_keys=model.fixed_kernels(),
                      fingerprint=device_fingerprint(threads=threads, backend=backend),
                      naslab_version=_naslab_version(), created=_now())
     lut._model = model
@@ -328,7 +346,9 @@ def build_lut(space: str, *, batch: int = 1, threads: int = 1, backend: str = "t
                  "samples_per_round": samples_per_round, "min_sample_s": min_sample_s,
                  "seed": seed, "kernels": len(entries), "calibration_archs": len(cal),
                  "median_iqr_rel": float(np.median(noise)) if noise else None}
-    return lut
+    if archs:
+        lut.build["measured_alongside"] = len(set(archs))
+    return lut, [res[f"net:{a}"] for a in archs]
 
 
 def measure_archs(model: LatencyModel, archs: Sequence[Architecture], *, batch: int = 1,
