@@ -116,7 +116,7 @@ def study(out: Path, variant: str, val: dict) -> dict:
     sp = get_space("nb201")
     archs = [sp.parse(a) for a in val["archs"]]
     meas = np.array(val["measured_ms"])
-    add_ms = sum(lut.kernel_ms(k) for k in lut.fixed_keys if k.startswith("add|"))
+    add_ms = sum(lut.part_ms(k) for k in lut.fixed_keys if k.startswith("add|"))
     full = np.array(val["predicted_ms"])
     kern = np.array(val["predicted_kernels_only_ms"])
     choices = {"kernels, sum nodes ignored": kern - add_ms,

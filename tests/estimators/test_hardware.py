@@ -83,6 +83,9 @@ def test_direct_measurement() -> None:
     m = ev.metrics
     assert m["latency_ms"] > 0 and m["latency_ms_ci_low"] <= m["latency_ms"] <= m["latency_ms_ci_high"]
     assert ev.cost.simulated_s > 0 and ev.info["latency"]["n"] >= 5
+    assert est.describe()["measure"]["device"]["cpu_count"] >= 1
+    with pytest.raises(ConfigError, match="no option.*width"):
+        HardwareEstimator(network={"width": 4}).check_space(SPACE)
     with pytest.raises(ConfigError, match="no option.*width"):
         HardwareEstimator(network={"width": 4}).evaluate(ARCHS[0])
 

@@ -166,8 +166,11 @@ def test_lut_prediction_is_the_sum_of_entries_plus_fixed(tiny_lut: tuple[Latency
     lut, _ = tiny_lut
     model = latency_model("nb201", **TINY)
     assert set(lut.entries) == set(model.kernels()) and len(lut.entries) == 22
-    ms = {k: e["ms"] for k, e in lut.entries.items()}
-    fixed = sum(ms[k] for k in model.fixed_kernels())
+    # each kernel adds its entry less the harness's per-call cost; the network pays one call
+    call = lut.call_ms
+    assert 0 < call < min(e["ms"] for e in lut.entries.values() if e["info"].get("op") != "skip_connect")
+    ms = {k: e["ms"] - call for k, e in lut.entries.items()}
+    fixed = sum(ms[k] for k in model.fixed_kernels()) + call
     resid = [c["measured_ms"] - c["kernels_ms"] for c in lut.calibration]
     assert len(lut.calibration) == 5 and lut.overhead_ms == pytest.approx(float(np.median(resid)))
     for i in (0, 77, 4000, 15624):
@@ -181,7 +184,7 @@ def test_lut_prediction_is_the_sum_of_entries_plus_fixed(tiny_lut: tuple[Latency
     a = SPACE.from_index(1234)
     assert lut.predict(a) == pytest.approx(lut.fixed_ms() + sum(t[d, o] for d, o in enumerate(a.choices)))
     # every NB201 edge offers the same ops at the same shapes
-    assert np.allclose(t, t[0]) and (t > 0).all()
+    assert np.allclose(t, t[0])
     for e in lut.entries.values():
         assert e["ms"] > 0 and e["ci_ms"][0] <= e["ms"] <= e["ci_ms"][1] and e["n"] == 4
 

@@ -142,9 +142,11 @@ class HardwareEstimator(Estimator):
             raise ConfigError(f"benchmark {self.bench.name!r} (device latencies) scores space "
                               f"{self.bench.space_name!r}, but the search space is {space.name!r}")
         if self.source == "measure":
+            from naslab.nn.latency_parts import latency_model
             from naslab.nn.networks import check_network_space
 
             check_network_space(space.name, user="the hardware estimator (source 'measure')")
+            latency_model(space.name, **self.network)   # the input shape and the options
 
     def evaluate(self, arch: Architecture, *, fidelity: float | None = None,
                  seed: int = 0) -> Evaluation:
@@ -162,14 +164,10 @@ class HardwareEstimator(Estimator):
         import torch
 
         from naslab.nn.latency import measure_latency
-        from naslab.nn.latency_parts import latency_model, latency_spaces
+        from naslab.nn.latency_parts import latency_model
         from naslab.nn.networks import build_network
         from naslab.seeding import derive_seed
 
-        if arch.space not in latency_spaces():
-            raise ConfigError(f"the hardware estimator measures a network at the input shape its "
-                              f"space's latency model gives; space {arch.space!r} has none "
-                              f"(spaces with one: {', '.join(latency_spaces())})")
         model = latency_model(arch.space, **self.network)
         g = torch.Generator().manual_seed(derive_seed(seed, 0x1A7))
         net = build_network(arch, generator=g, **model.network_protocol())
@@ -209,6 +207,10 @@ class HardwareEstimator(Estimator):
                             "clock": self.clock, "statistic": self.statistic,
                             "repeats": self.repeats, "max_time_s": self.max_time_s,
                             "network": self.network}
+            from naslab.nn.latency import DEVICE_KEYS, device_fingerprint
+
+            fp = device_fingerprint(threads=self.threads, backend=self.backend)
+            d["measure"]["device"] = {k: fp.get(k) for k in DEVICE_KEYS}
         return d
 
     def __repr__(self) -> str:

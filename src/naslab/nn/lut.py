@@ -6,11 +6,15 @@ measurement protocol (batch, threads, backend) on one device:
 * ``entries``: key -> the median latency (ms) of every kernel the space's
   :class:`~naslab.nn.latency_parts.LatencyModel` declares, with its confidence interval and noise;
 * ``fixed_keys``: the skeleton's kernels (stem, reductions, head, sum nodes);
+* ``call_ms``: the measuring harness's own cost per call (entering ``inference_mode`` and a
+  trivial module's call for torch; ``session.run`` of an identity graph for onnxruntime),
+  measured with the kernels: a network pays it once, not once per kernel, so each kernel counts
+  ``entry - call_ms`` and the network one ``call_ms``;
 * ``overhead_ms``: what sums of kernels miss, calibrated on whole networks while building
   (median over the calibration archs of ``measured - sum of their kernels``);
 * the device fingerprint, the naslab version and the file format version.
 
-``predict(arch) = sum(entries[k] for k in arch_kernels(arch)) + sum(fixed) + overhead``.
+``predict(arch) = sum(entries[k] - call for k in arch_kernels(arch) + fixed_keys) + call + overhead``.
 Prediction needs no torch (a search that takes latency from a LUT stays torch-free).
 
 Versioning: :meth:`LatencyLUT.load` refuses a file of another format version, another naslab
@@ -45,6 +49,9 @@ __all__ = ["LUT_FORMAT", "LUT_VERSION", "LatencyLUT", "build_lut", "build_lut_an
 
 #: LatencyResult / summarize() field of each statistic (as naslab.nn.latency.STATISTICS)
 STAT_FIELD = {"median": "median_ms", "p10": "p10_ms", "min": "min_ms", "mean": "mean_ms"}
+
+#: the item measuring the harness's per-call cost while a LUT is built
+CALL_KEY = "call|identity"
 
 LUT_FORMAT = "naslab-latency-lut"
 LUT_VERSION = 1
@@ -83,6 +90,7 @@ class LatencyLUT:
     clock: str = "wall"                  # wall | cpu (the thread's CPU time)
     fixed_keys: list[str] = field(default_factory=list)
     overhead_ms: float = 0.0
+    call_ms: float = 0.0
     calibration: list[dict[str, Any]] = field(default_factory=list)
     fingerprint: dict[str, Any] = field(default_factory=dict)
     naslab_version: str = ""
@@ -111,9 +119,14 @@ class LatencyLUT:
             raise ConfigError(f"the latency LUT ({self.path or self.space}) has no kernel "
                               f"{key!r}; was it built for another protocol?") from None
 
+    def part_ms(self, key: str) -> float:
+        """What kernel ``key`` adds to a network: its entry less the per-call cost."""
+        return self.kernel_ms(key) - self.call_ms
+
     def fixed_ms(self, *, overhead: bool = True) -> float:
-        """The skeleton's latency: fixed kernels (+ the calibrated overhead)."""
-        return sum(self.kernel_ms(k) for k in self.fixed_keys) + (self.overhead_ms if overhead else 0.0)
+        """The skeleton's latency: fixed kernels + one call (+ the calibrated overhead)."""
+        return (sum(self.part_ms(k) for k in self.fixed_keys) + self.call_ms
+                + (self.overhead_ms if overhead else 0.0))
 
     def _check_arch(self, arch: Architecture) -> None:
         if arch.space != self.space:
@@ -134,7 +147,7 @@ class LatencyLUT:
             idx = sp.decision_indices(sp.validate(arch))
             ms = float(sum(self._table[d, o] for d, o in enumerate(idx)))
         else:
-            ms = sum(self.kernel_ms(k) for k in self.model().arch_kernels(arch))
+            ms = sum(self.part_ms(k) for k in self.model().arch_kernels(arch))
         return ms + (self.fixed_ms(overhead=overhead) if include_fixed else 0.0)
 
     def predict_many(self, archs: Sequence[Architecture], *, overhead: bool = True) -> np.ndarray:
@@ -145,7 +158,8 @@ class LatencyLUT:
         self._check_arch(arch)
         out: dict[str, float] = {}
         for k in [*self.fixed_keys, *self.model().arch_kernels(arch)]:
-            out[k] = out.get(k, 0.0) + self.kernel_ms(k)
+            out[k] = out.get(k, 0.0) + self.part_ms(k)
+        out["call"] = self.call_ms
         out["overhead"] = self.overhead_ms
         return out
 
@@ -161,7 +175,7 @@ class LatencyLUT:
         t = np.full((len(dk), width), np.nan)
         for d, opts in enumerate(dk):
             for o, keys in enumerate(opts):
-                t[d, o] = sum(self.kernel_ms(k) for k in keys)
+                t[d, o] = sum(self.part_ms(k) for k in keys)
         return t
 
     # --- files ------------------------------------------------------------------------------
@@ -172,6 +186,7 @@ class LatencyLUT:
                 "threads": self.threads, "backend": self.backend, "statistic": self.statistic,
                 "clock": self.clock,
                 "fingerprint": self.fingerprint, "overhead_ms": self.overhead_ms,
+                "call_ms": self.call_ms,
                 "fixed_keys": self.fixed_keys, "calibration": self.calibration,
                 "build": self.build, "entries": self.entries}
 
@@ -207,6 +222,7 @@ class LatencyLUT:
                        statistic=str(d.get("statistic", "median")),
                        clock=str(d.get("clock", "wall")),
                        overhead_ms=float(d.get("overhead_ms", 0.0)),
+                       call_ms=float(d.get("call_ms", 0.0)),
                        calibration=list(d.get("calibration", [])),
                        fingerprint=dict(d.get("fingerprint", {})),
                        naslab_version=str(d.get("naslab_version", "")),
@@ -313,6 +329,9 @@ def build_lut_and_measure(space: str, archs: Sequence[Architecture], *, batch: i
                           f"{missing[:3]}")
     items: dict[str, tuple[Any, Any]] = {k: (kern.build(), kern.input_shapes)
                                          for k, kern in kernels.items()}
+    from naslab.nn.ops import Identity
+
+    items[CALL_KEY] = (Identity(), model.input_shape())
     calib = model.calibration_archs() if calibrate else []
     for a in [*calib, *archs]:
         items.setdefault(f"net:{a}", (_network(model, a, seed), model.input_shape()))
@@ -331,6 +350,7 @@ def build_lut_and_measure(space: str, archs: Sequence[Architecture], *, batch: i
                      fingerprint=device_fingerprint(threads=threads, backend=backend),
                      naslab_version=_naslab_version(), created=_now())
     lut._model = model
+    lut.call_ms = res[CALL_KEY].value(statistic)
     cal: list[dict[str, Any]] = []
     for a in calib:
         r = res[f"net:{a}"]
