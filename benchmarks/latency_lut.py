@@ -137,7 +137,9 @@ def study(out: Path, variant: str, val: dict) -> dict:
         per_op.append({"op": OPS[o], "fit_ms_per_edge": float(coef[1 + j]),
                        "lut_ms_per_edge": float(lut_op[o] - lut_op[ref])})
     lut_intercept = lut.fixed_ms() + 6 * lut_op[ref]
+    cal = {c["arch"] for c in lut.calibration}
     return {"choices": {k: errors(v, meas) for k, v in choices.items()},
+            "calibration_in_validation": len(cal & set(val["archs"])),
             "fit": {"intercept_ms": float(coef[0]), "lut_intercept_ms": float(lut_intercept),
                     "per_op": per_op, "fit_errors": errors(fitted, meas)},
             "add_ms": add_ms}
@@ -185,8 +187,9 @@ def markdown(builds: dict, vals: dict, studies: dict, joints: dict, args: argpar
              "NB201 networks (C=16, N=5, 32x32 input, 10 classes), batch 1, one torch thread, "
              "torch eager, `inference_mode`, pinned to one core (`taskset -c 0`). LUT: every "
              "(op, stage shape) kernel (15), the stem, the 2 reduction blocks, the head and the "
-             "cell additions (3 shapes), measured in interleaved rounds, plus 5 calibration archs "
-             "(each op everywhere) measured whole for the overhead. Validation: "
+             "cell additions (3 shapes), measured in interleaved rounds, plus 10 random calibration "
+             "archs (their own seed; none among the validation archs) measured whole for the "
+             "overhead. Validation: "
              f"{args.archs} random archs (seed 0), each measured twice (two passes of "
              f"{args.rounds // 2} interleaved rounds x 3 samples); the measurement = both "
              "passes pooled. Two measurement protocols: `wall-median` (perf_counter, median: the "

@@ -24,7 +24,8 @@ ARCHS = [SPACE.from_index(i) for i in (0, 321, 6111, 15624)]
 
 @pytest.fixture(scope="module")
 def lut_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    lut = build_lut("nb201", C=4, N=1, image_size=8, rounds=2, samples_per_round=1)
+    lut = build_lut("nb201", C=4, N=1, image_size=8, rounds=2, samples_per_round=1,
+                    calibration_archs=3)
     return lut.save(tmp_path_factory.mktemp("hw") / "lut.json")
 
 

@@ -133,8 +133,9 @@ def build_lut_cmd(
     statistic: str = typer.Option("median", help="Entry value: median | p10 | min | mean of the samples."),
     rounds: int = typer.Option(20, help="Interleaved rounds (each visits every kernel once)."),
     samples: int = typer.Option(5, help="Samples per kernel per round."),
-    calibrate: bool = typer.Option(True, help="Measure the calibration archs as whole networks "
-                                              "to estimate what the kernels miss (the overhead)."),
+    calibration_archs: int = typer.Option(
+        10, help="Random archs measured as whole networks to estimate what the kernels miss "
+                 "(the overhead); 0: none."),
     C: Optional[int] = typer.Option(None, "--C", help="Network width (space default)."),
     N: Optional[int] = typer.Option(None, "--N", help="Cells per stage (space default)."),
     image_size: Optional[int] = typer.Option(None, help="Input height = width (space default)."),
@@ -161,7 +162,7 @@ def build_lut_cmd(
 
     lut = build_lut(sp, batch=batch, threads=threads, backend=backend, clock=clock,
                     statistic=statistic, rounds=rounds, samples_per_round=samples,
-                    calibrate=calibrate, seed=seed, on_round=on_round, **protocol)
+                    calibration_archs=calibration_archs, seed=seed, on_round=on_round, **protocol)
     path = lut.save(out)
     d = {"lut": str(path), "space": sp, "protocol": lut.protocol, "kernels": len(lut.entries),
          "fixed_ms": lut.fixed_ms(overhead=False), "overhead_ms": lut.overhead_ms,

@@ -125,20 +125,22 @@ class LatencyModel(ABC):
         idx = sp.decision_indices(sp.validate(arch))
         return [k for d, o in enumerate(idx) for k in table[d][o]]
 
-    def calibration_archs(self) -> list[Architecture]:
+    def calibration_archs(self, n: int = 10, seed: int = 0) -> list[Architecture]:
         """Architectures measured as whole networks when a LUT is built, to estimate what the
-        kernels miss (the LUT's overhead). Default: for each option index ``o``, the arch taking
-        option ``min(o, size - 1)`` at every decision (every op everywhere, once)."""
+        kernels miss (the LUT's overhead). Default: ``n`` distinct random archs of the space
+        (its sampler, seeded). Random archs, not each op everywhere: an arch that repeats one
+        op keeps that op's code and data hot, so it costs less beyond its kernels than a mixed
+        one (measured: docs/benchmarks.md, latency_lut)."""
+        import numpy as np
+
         from naslab.spaces.base import get_space
 
         sp = get_space(self.space)
-        if not sp.decisions:
-            raise NotImplementedError(f"{type(self).__name__} must define calibration_archs "
-                                      f"(space {self.space!r} declares no decisions)")
-        width = max(d.size for d in sp.decisions)
+        rng = np.random.default_rng(seed)
         out: list[Architecture] = []
-        for o in range(width):
-            a = sp.from_decision_indices([min(o, d.size - 1) for d in sp.decisions])
+        size = len(sp) if hasattr(sp, "__len__") else None
+        while len(out) < (n if size is None else min(n, size)):
+            a = sp.sample(rng)
             if a not in out:
                 out.append(a)
         return out

@@ -287,11 +287,13 @@ def _network(model: LatencyModel, arch: Architecture, seed: int) -> Any:
 
 def build_lut(space: str, *, batch: int = 1, threads: int = 1, backend: str = "torch",
               statistic: str = "median", clock: str = "wall", rounds: int = 20,
-              samples_per_round: int = 5, calibrate: bool = True, min_sample_s: float = 2e-4,
+              samples_per_round: int = 5, calibration_archs: int = 10,
+              min_sample_s: float = 2e-4,
               seed: int = 0, on_round: Callable[[int, float], None] | None = None,
               **protocol: Any) -> LatencyLUT:
-    """Measure every kernel of ``space``'s latency model (and, with ``calibrate``, its
-    calibration archs as whole networks) in interleaved rounds; return the LUT.
+    """Measure every kernel of ``space``'s latency model (and ``calibration_archs`` of the
+    model's calibration archs, as whole networks; 0: no overhead) in interleaved rounds;
+    return the LUT.
 
     ``protocol``: the latency model's options (NB201: ``C``, ``N``, ``num_classes``,
     ``in_channels``, ``image_size``). ``statistic``: the entries' value (``median`` of the
@@ -299,7 +301,8 @@ def build_lut(space: str, *, batch: int = 1, threads: int = 1, backend: str = "t
     ``cpu`` (see :mod:`naslab.nn.latency`)."""
     lut, _ = build_lut_and_measure(space, (), batch=batch, threads=threads, backend=backend,
                                    statistic=statistic, clock=clock, rounds=rounds,
-                                   samples_per_round=samples_per_round, calibrate=calibrate,
+                                   samples_per_round=samples_per_round,
+                                   calibration_archs=calibration_archs,
                                    min_sample_s=min_sample_s, seed=seed, on_round=on_round,
                                    **protocol)
     return lut
@@ -308,7 +311,7 @@ def build_lut(space: str, *, batch: int = 1, threads: int = 1, backend: str = "t
 def build_lut_and_measure(space: str, archs: Sequence[Architecture], *, batch: int = 1,
                           threads: int = 1, backend: str = "torch", statistic: str = "median",
                           clock: str = "wall", rounds: int = 20, samples_per_round: int = 5,
-                          calibrate: bool = True, min_sample_s: float = 2e-4, seed: int = 0,
+                          calibration_archs: int = 10, min_sample_s: float = 2e-4, seed: int = 0,
                           on_round: Callable[[int, float], None] | None = None,
                           **protocol: Any) -> tuple[LatencyLUT, list[Any]]:
     """:func:`build_lut`, with the networks of ``archs`` measured in the same interleaved
@@ -332,7 +335,11 @@ def build_lut_and_measure(space: str, archs: Sequence[Architecture], *, batch: i
     from naslab.nn.ops import Identity
 
     items[CALL_KEY] = (Identity(), model.input_shape())
-    calib = model.calibration_archs() if calibrate else []
+    n_cal = check_int("calibration_archs", calibration_archs, minimum=0)
+    from naslab.seeding import derive_seed
+
+    # a seed of their own: validate_lut(seed=s) must not draw the archs the overhead was fit on
+    calib = model.calibration_archs(n_cal, seed=derive_seed(seed, 0xCA1)) if n_cal else []
     for a in [*calib, *archs]:
         items.setdefault(f"net:{a}", (_network(model, a, seed), model.input_shape()))
     res = measure_interleaved(items, rounds=rounds, samples_per_round=samples_per_round,
