@@ -88,7 +88,7 @@ def test_versioning_refusal_and_force(lut_file: Path, capsys, tmp_path: Path) ->
      "nor_conv_9x9"),
     (["latency", "measure", "--arch", "5", "--set", "width=3"], "width"),
     (["latency", "measure", "--arch", "5", "--backend", "tensorrt"], "tensorrt"),
-    (["latency", "measure", "--arch", "5", "--threads", "0"], "threads must be >= 1"),
+    (["latency", "measure", "--arch", "5", "--threads", "0"], "threads must be"),
     (["latency", "measure", "--arch", "5", "--space", "nb2O1"], "nb2O1"),
     (["latency", "measure", "--arch", "5", "--output", "xml"], "--output"),
     (["latency", "build-lut", "--out", "/tmp/x.json", "--image-size", "10"], "divisible by 4"),
