@@ -8,7 +8,9 @@ the message without a traceback and exits with status 2.
 from __future__ import annotations
 
 import difflib
+import numbers
 from collections.abc import Iterable
+from typing import SupportsFloat
 
 
 class NaslabError(Exception):
@@ -60,39 +62,74 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     return " (did you mean " + " or ".join(repr(h) for h in hits) + "?)"
 
 
-def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
-    """Validate an integer parameter, with a message naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int,)) and not _is_integral(value):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    v = int(value)  # type: ignore[call-overload]
-    if minimum is not None and v < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {v}")
+def int_requirement(minimum: int | None = None, maximum: int | None = None) -> str:
+    """How :func:`check_int` words its bounds: ``a positive integer``, ``a non-negative
+    integer``, ``an integer >= 2``, ``an integer in 1..4``, ``an integer <= 9``, ``an integer``."""
+    if minimum is not None and maximum is not None:
+        return f"an integer in {minimum}..{maximum}"
+    if minimum is not None:
+        return {1: "a positive integer", 0: "a non-negative integer"}.get(
+            minimum, f"an integer >= {minimum}")
+    if maximum is not None:
+        return f"an integer <= {maximum}"
+    return "an integer"
+
+
+def float_requirement(minimum: float | None = None, maximum: float | None = None, *,
+                      strict_min: bool = False) -> str:
+    """How :func:`check_float` words its bounds: ``a positive number``, ``a number >= 0``,
+    ``a number > 1``, ``a number in [0, 0.9]``, ``a number <= 5``, ``a number``."""
+    if minimum is not None and maximum is not None:
+        return f"a number in {'(' if strict_min else '['}{minimum:g}, {maximum:g}]"
+    if minimum is not None:
+        if minimum == 0 and strict_min:
+            return "a positive number"
+        return f"a number {'>' if strict_min else '>='} {minimum:g}"
+    if maximum is not None:
+        return f"a number <= {maximum:g}"
+    return "a number"
+
+
+def check_int(name: str, value: object, *, minimum: int | None = None,
+              maximum: int | None = None, expected: str | None = None) -> int:
+    """The integer validator: ``value`` as an ``int`` (numpy integers accepted, booleans and
+    non-integral values refused), within ``minimum``/``maximum`` when given.
+
+    The message names the input, what was expected and what was received:
+    ``population_size must be a positive integer, got -3`` (the bounds worded by
+    :func:`int_requirement`); ``expected`` replaces that wording where a caller needs another
+    (``">= 1"`` reads ``workers (--workers) must be >= 1, got 0``).
+    """
+    what = expected if expected is not None else int_requirement(minimum, maximum)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name} must be {what}, got {value!r}")
+    v = int(value)
+    if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
+        raise ConfigError(f"{name} must be {what}, got {v}")
     return v
 
 
 def check_float(name: str, value: object, *, minimum: float | None = None,
-                maximum: float | None = None, strict_min: bool = False) -> float:
-    """Validate a real-valued parameter, with a message naming ``name``."""
+                maximum: float | None = None, strict_min: bool = False,
+                finite: bool = False, expected: str | None = None) -> float:
+    """The real-number validator: ``value`` as a ``float`` (booleans, strings and NaN refused;
+    infinity too with ``finite=True``), within the bounds (``strict_min``: ``> minimum``).
+
+    Messages as :func:`check_int`'s: ``budget.simulated_hours must be a positive number, got
+    -1``, ``lr must be a number >= 0, got -0.1`` (:func:`float_requirement`); a value that is
+    not a number at all reads ``eta must be a number, got 'x'``.
+    """
+    what = expected if expected is not None else float_requirement(minimum, maximum,
+                                                                   strict_min=strict_min)
     try:
-        if isinstance(value, bool):
+        if isinstance(value, (bool, str, bytes)) or not isinstance(value, SupportsFloat):
             raise TypeError
-        v = float(value)  # type: ignore[arg-type]
+        v = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if v != v:
-        raise ConfigError(f"{name} must be a number, got NaN")
-    if minimum is not None and (v < minimum or (strict_min and v == minimum)):
-        op = ">" if strict_min else ">="
-        raise ConfigError(f"{name} must be {op} {minimum}, got {v:g}")
-    if maximum is not None and v > maximum:
-        raise ConfigError(f"{name} must be <= {maximum}, got {v:g}")
+    if v != v or (finite and v in (float("inf"), float("-inf"))):
+        raise ConfigError(f"{name} must be {what}, got {value!r}")
+    if (minimum is not None and (v < minimum or (strict_min and v == minimum))) or \
+            (maximum is not None and v > maximum):
+        raise ConfigError(f"{name} must be {what}, got {v:g}")
     return v
-
-
-def _is_integral(value: object) -> bool:
-    try:
-        import numpy as np
-
-        return isinstance(value, np.integer)
-    except ImportError:  # pragma: no cover
-        return False

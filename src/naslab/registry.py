@@ -30,11 +30,12 @@ KIND_PACKAGES: dict[str, str] = {
     "estimator": "naslab.estimators",
     "strategy": "naslab.strategies",
     "predictor": "naslab.predictors",
-    "executor": "naslab.runner",
+    "executor": "naslab.runner.executors",
     "dataset": "naslab.data",
     "proxy": "naslab.estimators",
     "oneshot": "naslab.oneshot",
     "network": "naslab.nn.networks",
+    "supernet": "naslab.nn.supernets",
     "latency": "naslab.nn.networks",
 }
 
@@ -59,7 +60,7 @@ def register(kind: str, name: str, *, aliases: tuple[str, ...] = ()) -> Callable
         for a in aliases:
             _aliases[kind][a] = name
         try:
-            obj.registry_name = name  # type: ignore[attr-defined]
+            setattr(obj, "registry_name", name)  # noqa: B010 - any registered object
         except (AttributeError, TypeError):  # pragma: no cover - builtins
             pass
         return obj

@@ -46,15 +46,13 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
-from naslab.errors import ConfigError
+from naslab.errors import ConfigError, check_int
 
 _CUTOFF = 1e-17  # contributions below this (in accuracy points) are not computed
 
 
 def _check_n(n_max: object, m: int, replace: bool) -> int:
-    if isinstance(n_max, bool) or not isinstance(n_max, (int, np.integer)) or int(n_max) < 1:
-        raise ConfigError(f"n_max must be a positive integer, got {n_max!r}")
-    n = int(n_max)
+    n = check_int("n_max", n_max, minimum=1)
     if not replace and n > m:
         raise ConfigError(f"n_max must be at most the number of architectures ({m}) when "
                           f"sampling without replacement, got {n}")
@@ -341,8 +339,7 @@ def simulate_random_search(val_runs: object, test: object, n_max: int, *, runs: 
     v, t = _check_runs(val_runs, test)
     m = v.shape[0]
     n = _check_n(n_max, m, replace)
-    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
-        raise ConfigError(f"runs must be a positive integer, got {runs!r}")
+    runs = check_int("runs", runs, minimum=1)
     rng = np.random.default_rng(seed)
     n_runs = (~np.isnan(v)).sum(axis=1)
     sv = np.where(np.isnan(v), np.inf, v)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
-from naslab.errors import ConfigError
+from naslab.errors import ConfigError, check_int
 from naslab.spaces.base import SearchSpace
 
 
@@ -68,8 +68,7 @@ def expected_distinct_classes(class_ids: object, n_max: int) -> np.ndarray:
     c = np.asarray(class_ids, dtype=np.int64)
     _, sizes = np.unique(c, return_counts=True)
     m = c.size
-    if isinstance(n_max, bool) or not isinstance(n_max, (int, np.integer)) or not 1 <= n_max <= m:
-        raise ConfigError(f"n_max must be an integer in 1..{m}, got {n_max!r}")
+    n_max = check_int("n_max", n_max, minimum=1, maximum=m)
     size_vals, size_n = np.unique(sizes, return_counts=True)
     lf = gammaln(np.arange(m + 1, dtype=np.float64) + 1.0)
     out = np.empty(int(n_max))

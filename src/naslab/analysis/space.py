@@ -29,7 +29,7 @@ from naslab.analysis.landscape import (
     local_optima,
     simulate_walks,
 )
-from naslab.errors import ConfigError, DataError
+from naslab.errors import ConfigError, DataError, check_int
 from naslab.spaces import DEFAULT_SPACE
 from naslab.spaces.base import SearchSpace, get_space
 
@@ -146,8 +146,7 @@ def analyze_space(bench: Any, *, n_max: int = 150, metric: str = "test_acc",
     val_mean = bench.column("val_acc")
     y = test if metric == "test_acc" else val_mean
     M = y.size
-    if isinstance(n_max, bool) or not isinstance(n_max, (int, np.integer)) or not 1 <= n_max <= M:
-        raise ConfigError(f"n_max (budget) must be an integer in 1..{M}, got {n_max!r}")
+    n_max = check_int("n_max (budget)", n_max, minimum=1, maximum=M)
 
     # distribution ------------------------------------------------------------------------
     qs = {f"q{q * 100:g}": float(np.quantile(y, q)) for q in QUANTILES}

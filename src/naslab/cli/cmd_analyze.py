@@ -10,7 +10,8 @@ from typing import Any, Optional
 import typer
 
 from naslab.benchmarks import DEFAULT_BENCHMARK
-from naslab.cli.main import DATA_HELP, STORAGE_HELP, app
+from naslab.cli.main import DATA_HELP, STORAGE_HELP, app, check_output
+from naslab.errors import check_int
 
 
 @app.command()
@@ -36,40 +37,22 @@ def analyze(
     from naslab.analysis.compare import compare_to_random
     from naslab.analysis.space import analyze_space
     from naslab.benchmarks import load_benchmark
-    from naslab.errors import ConfigError
-
-    if output not in ("text", "json"):
-        raise ConfigError(f"--output must be 'text' or 'json', got {output!r}")
-    if mc_runs < 0:
-        raise ConfigError(f"--mc-runs must be >= 0, got {mc_runs}")
-    if seed < 0:
-        raise ConfigError(f"--seed must be >= 0, got {seed}")
+    check_output(output)
+    mc_runs = check_int("--mc-runs", mc_runs, minimum=0)
+    seed = check_int("--seed", seed, minimum=0)
     targets = list(dict.fromkeys(benchmark or [DEFAULT_BENCHMARK]))
     benches = [load_benchmark(t, data_dir=None if data_dir is None else str(data_dir), val="mean")
                for t in targets]
     groups: dict[str, Any] = {}
     if comparison is not None:
-        from naslab.reports.data import load_report_data
+        from naslab.reports.data import comparison_runs_by_benchmark
         from naslab.runner import SQLiteStorage
 
         store = SQLiteStorage(storage, readonly=True)
         try:
-            data = load_report_data(store, comparison)
+            groups = comparison_runs_by_benchmark(store, comparison, [b.name for b in benches])
         finally:
             store.close()
-        if data.kind != "comparison":
-            raise ConfigError(f"--comparison {comparison!r} is an experiment, not a comparison group")
-        for b in benches:
-            runs = [r for r in data.runs if (r.config.get("estimator") or {}).get("benchmark") == b.name]
-            if runs:
-                by: dict[str, list[Any]] = {}
-                for r in runs:
-                    by.setdefault(r.strategy, []).append(r)
-                groups[b.name] = by
-        if not groups:
-            found = sorted({str((r.config.get("estimator") or {}).get("benchmark")) for r in data.runs})
-            raise ConfigError(f"comparison {comparison!r} has no runs on {', '.join(targets)} "
-                              f"(its runs searched {', '.join(found)}); pass --benchmark of one of those")
     if budget is None:
         budget = max([150] + [r.n_trials for by in groups.values() for rs in by.values() for r in rs])
     analyses, vs = [], {}

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from naslab.cli.main import _err_console, _fmt, _out_console, app
+from naslab.cli.main import _err_console, _fmt, _out_console, app, check_output
 
 
 @app.command()
@@ -35,47 +35,15 @@ def compare(
     Random search is added as the baseline. All trials go to storage, grouped under the
     comparison's name; rerunning the same config reuses finished runs and completes the rest.
     """
-    from naslab.errors import ConfigError
-    from naslab.runner.compare import COMMIT_MODES, load_config, run_comparison
+    from naslab.runner.compare import load_config, run_comparison
 
-    if output not in ("text", "json"):
-        raise ConfigError(f"--output must be 'text' or 'json', got {output!r}")
+    check_output(output)
     cfg = load_config(config)
-    if storage is not None:
-        cfg.storage = str(storage)
-    if commit is not None:
-        if commit not in COMMIT_MODES:
-            raise ConfigError(f"--commit must be one of {', '.join(COMMIT_MODES)}, got {commit!r}")
-        cfg.commit = commit
-    if data_dir is not None:
-        cfg.data_dir = str(data_dir)
-    if executor is not None or workers is not None or ray_address is not None or level is not None:
-        from naslab.runner.compare import LEVELS, _check_run_level
-        from naslab.runner.executors import make_executor
-
-        e = dict(cfg.executor)
-        if executor is not None and executor != e["name"]:
-            e = {"name": executor, "workers": None, "address": None, "params": {},
-                 "level": "trials"}
-        if workers is not None:
-            e["workers"] = workers
-        if ray_address is not None:
-            e["address"] = ray_address
-        if level is not None:
-            if level not in LEVELS:
-                raise ConfigError(f"--level must be one of {', '.join(LEVELS)}, got {level!r}")
-            e["level"] = level
-        make_executor(e["name"], workers=e["workers"], address=e["address"], **e["params"])
-        if e.get("level") == "runs":
-            _check_run_level(e, cfg.commit, cfg.targets, "--level runs")
-        cfg.executor = e
+    cfg.override(storage=None if storage is None else str(storage), commit=commit,
+                 executor=executor, workers=workers, address=ray_address, level=level,
+                 data_dir=None if data_dir is None else str(data_dir))
     if check:
-        plan = {"group": cfg.name, "storage": cfg.storage, "commit": cfg.commit_mode,
-                "runs": cfg.n_runs, "strategies": [s.label for s in cfg.strategies],
-                "seeds": len(cfg.seeds), "targets": [t.label for t in cfg.targets],
-                "budget": cfg.budget, "executor": cfg.executor["name"],
-                "level": cfg.executor.get("level", "trials"),
-                "retrain": None if cfg.retrain is None else cfg.retrain.describe()}
+        plan = cfg.plan()
         typer.echo(json.dumps(plan) if output == "json" else
                    "\n".join(f"{k:11s}{v}" for k, v in plan.items()))
         return

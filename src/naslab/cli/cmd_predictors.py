@@ -8,23 +8,22 @@ from typing import Any, Optional
 
 import typer
 
-from naslab.cli.main import DATA_HELP, _err_console, _out_console, app, parse_params
-from naslab.errors import ConfigError
+from naslab.benchmarks import DEFAULT_BENCHMARK
+from naslab.cli.main import (
+    DATA_HELP,
+    _err_console,
+    _out_console,
+    app,
+    check_output,
+    parse_list,
+    parse_params,
+)
+from naslab.errors import ConfigError, check_int
 
 predictors_app = typer.Typer(
     name="predictors", help="Performance predictors: evaluate how well they rank architectures.",
     no_args_is_help=True, add_completion=False)
 app.add_typer(predictors_app, name="predictors")
-
-
-def _int_list(text: str, what: str) -> list[int]:
-    try:
-        out = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise ConfigError(f"{what} must be comma-separated integers, got {text!r}") from None
-    if not out:
-        raise ConfigError(f"{what} must name at least one integer, got {text!r}")
-    return out
 
 
 def _predictor_params(items: list[str] | None, names: list[str]) -> dict[str, dict[str, Any]]:
@@ -43,7 +42,7 @@ def _predictor_params(items: list[str] | None, names: list[str]) -> dict[str, di
 
 @predictors_app.command()
 def evaluate(
-    benchmark: str = typer.Option("nb201/cifar10", help="Tabular benchmark NAME/DATASET."),
+    benchmark: str = typer.Option(DEFAULT_BENCHMARK, help="Tabular benchmark NAME/DATASET."),
     predictors: str = typer.Option("gcn,bananas,gp,rf,lgb",
                                    help="Comma-separated predictors (see `naslab list predictors`)."),
     train_sizes: str = typer.Option("10,20,50,100,200,500", help="Comma-separated training sizes."),
@@ -72,10 +71,9 @@ def evaluate(
     """
     from naslab.predictors.evaluate import evaluate_predictors
 
-    if output not in ("text", "json", "markdown"):
-        raise ConfigError(f"--output must be 'text', 'json' or 'markdown', got {output!r}")
-    names = [p.strip() for p in predictors.split(",") if p.strip()]
-    sizes = _int_list(train_sizes, "--train-sizes")
+    check_output(output, ("text", "json", "markdown"))
+    names = [str(p) for p in parse_list(predictors, "--predictors")]
+    sizes = [check_int("--train-sizes", v) for v in parse_list(train_sizes, "--train-sizes")]
     params = _predictor_params(param, names)
     total = len(names) * len(sizes) * seeds
     done = [0]

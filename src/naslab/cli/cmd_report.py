@@ -21,12 +21,11 @@ def report(
     """Write a self-contained HTML report (plus PNG figures and CSV/JSON tables) built only from
     storage: anytime curves with 95 % bands, final table with ranks and Mann-Whitney U tests
     against random search, cost ledger and run card."""
-    from naslab.errors import ConfigError
+    from naslab.errors import check_int
     from naslab.reports import build_report
     from naslab.runner import SQLiteStorage
 
-    if dpi < 30 or dpi > 600:
-        raise ConfigError(f"--dpi must be between 30 and 600, got {dpi}")
+    dpi = check_int("--dpi", dpi, minimum=30, maximum=600)
     store = SQLiteStorage(storage, readonly=True)
     try:
         res = build_report(store, experiment_or_comparison, out, dpi=dpi)

@@ -15,31 +15,12 @@ from typing import Any, Optional
 
 import typer
 
-from naslab.cli.main import STORAGE_HELP, _err_console, _fmt, app, parse_params
+from naslab.cli.main import STORAGE_HELP, _err_console, app, check_output, parse_params
+from naslab.errors import check_int
 from naslab.nn.protocol import PROTOCOLS
 
-
-def _resolve_arch(text: Optional[str], store: Any, exp_id: Optional[str], space: str) -> Any:
-    from naslab.errors import ConfigError
-    from naslab.spaces.base import get_space
-
-    sp = get_space(space)
-    if text is None:
-        if exp_id is None:
-            raise ConfigError(f"ARCH is missing: give an arch string or index of space "
-                              f"{sp.name!r}, or --experiment ID to retrain that search's best "
-                              f"architecture")
-        from naslab.runner import load_result
-
-        res = load_result(store, exp_id)
-        if res.best_arch is None:
-            raise ConfigError(f"experiment {exp_id!r} has no completed full-fidelity trial to "
-                              f"retrain; give ARCH explicitly")
-        return res.best_arch
-    t = text.strip()
-    if t.isdigit():
-        return sp.from_index(int(t))
-    return sp.parse(t)
+#: ``--data-param`` keys (the dataset options of the training estimator)
+DATA_OPTIONS = ("split_seed", "val_fraction", "test_fraction", "n_train", "n_val", "n_test")
 
 
 @app.command()
@@ -80,41 +61,29 @@ def train(
     The final-training cost (wall time of the training epochs) is reported separately from the
     search cost; with --experiment the result is stored with that search.
     """
-    import time
+    from naslab import registry
+    from naslab.errors import ConfigError, did_you_mean
+    from naslab.estimators.training import TrainingEstimator, load_protocol_file
+    from naslab.runner.retrain import (record_final_training, resolve_arch, search_of_record,
+                                       train_architecture)
+    from naslab.spaces import DEFAULT_SPACE
+    from naslab.spaces.base import get_space
 
-    from naslab.errors import ConfigError
-    from naslab.estimators.training import (TrainingEstimator, load_protocol_file,
-                                            train as run_training)
-
-    if output not in ("text", "json"):
-        raise ConfigError(f"--output must be 'text' or 'json', got {output!r}")
+    check_output(output)
     store = None
-    search: dict[str, Any] | None = None
+    found = None
     if experiment is not None:
-        from naslab.runner import SQLiteStorage, load_result
+        from naslab.runner import SQLiteStorage
 
         if not Path(storage).exists():
             raise ConfigError(f"--storage {storage} does not exist (needed by --experiment "
                               f"{experiment!r})")
         store = SQLiteStorage(storage)
-        info = store.experiment(experiment)  # StorageError with suggestions when unknown
-        res = load_result(store, experiment)
-        search = {"experiment_id": experiment, "simulated_s": res.simulated_cost_s,
-                  "wall_s": res.wall_s, "trials": res.n_trials}
-        est_cfg = info.config.get("estimator", {})
-        if dataset is None and est_cfg.get("estimator") == "train":
-            dataset = est_cfg.get("dataset")
-        if space is None:
-            space = info.config.get("space")
-    if space is None:
-        from naslab.spaces import DEFAULT_SPACE
-
-        space = DEFAULT_SPACE
-    from naslab import registry
-    from naslab.spaces.base import get_space
-
-    sp = get_space(registry.get("space", space).name)
-    a = _resolve_arch(arch, store, experiment, sp.name)
+        found = search_of_record(store, experiment)  # StorageError with suggestions when unknown
+        dataset = dataset or found.dataset
+        space = space or found.space
+    sp = get_space(registry.get("space", space or DEFAULT_SPACE).name)
+    a = resolve_arch(arch, sp, found)
     overrides = parse_params(set_, "--set")
     if epochs is not None:
         overrides["epochs"] = epochs
@@ -122,27 +91,17 @@ def train(
     if protocol not in PROTOCOLS and Path(protocol).is_file():
         proto = load_protocol_file(protocol)
     dkw = parse_params(data_param, "--data-param")
-    allowed = ("split_seed", "val_fraction", "test_fraction", "n_train", "n_val", "n_test")
     for k in dkw:
-        if k not in allowed:
-            from naslab.errors import did_you_mean
-
+        if k not in DATA_OPTIONS:
             raise ConfigError(f"--data-param {k!r} is not a dataset option"
-                              f"{did_you_mean(k, allowed)}; options: {', '.join(allowed)}")
-    if threads < 0:
-        raise ConfigError(f"--threads must be >= 0, got {threads}")
+                              f"{did_you_mean(k, DATA_OPTIONS)}; options: "
+                              f"{', '.join(DATA_OPTIONS)}")
+    threads = check_int("--threads", threads, minimum=0)
     est = TrainingEstimator(dataset or "digits", proto,
                             data_dir=None if data_dir is None else str(data_dir), device=device,
-                            num_threads=threads or None,
-                            **dkw, **overrides)
+                            num_threads=threads or None, **dkw, **overrides)
     est.check_space(sp)
     p = est.protocol
-    if est.num_threads is not None:
-        import torch
-
-        torch.set_num_threads(est.num_threads)
-    t0 = time.perf_counter()
-    data = est.data
     if progress and output == "text":
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeElapsedColumn)
@@ -156,19 +115,14 @@ def train(
                 prog.update(task, completed=rec["epoch"],
                             info=f"loss {rec['train_loss']:.3f} | train acc {rec['train_acc']:.1f}")
 
-            r = run_training(a, data, p, seed=seed, device=est.device, on_epoch=on_epoch)
+            record, r = train_architecture(a, est, seed=seed, on_epoch=on_epoch)
     else:
-        r = run_training(a, data, p, seed=seed, device=est.device)
-    wall = time.perf_counter() - t0
-    desc = est.describe()
-    record = {
-        "arch": str(a), "choices": list(a.to_json()["choices"]), "seed": seed, "eval_seed": seed,
-        "estimator": desc, "status": "complete", "metrics": r.metrics,
-        "cost": {"wall_s": wall, "simulated_s": r.train_s}, "error": None,
-        "protocol": p.describe(), "history": r.history, "command": "naslab train",
-    }
+        record, r = train_architecture(a, est, seed=seed)
+    data = est.data
+    wall = record["cost"]["wall_s"]
+    search = None if found is None else found.cost()
     if store is not None and experiment is not None:
-        store.add_record(experiment, "final_training", record)
+        record_final_training(store, experiment, record)
         store.close()
     if output == "json":
         typer.echo(json.dumps({**record, "search": search}))

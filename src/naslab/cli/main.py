@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
 
 from naslab.benchmarks import DEFAULT_BENCHMARK
 from naslab.errors import ConfigError, NaslabError
+from naslab.spaces import DEFAULT_SPACE
 
 app = typer.Typer(
     name="naslab",
@@ -60,6 +62,32 @@ def parse_params(items: list[str] | None, what: str) -> dict[str, Any]:
     return out
 
 
+def parse_list(text: str, what: str) -> list[Any]:
+    """``"10,20,50"`` -> ``[10, 20, 50]``: comma-separated values read as YAML scalars (the
+    library validates them); at least one."""
+    import yaml
+
+    out: list[Any] = []
+    for item in text.split(","):
+        if item.strip():
+            try:
+                out.append(yaml.safe_load(item))
+            except yaml.YAMLError:
+                out.append(item.strip())
+    if not out:
+        raise ConfigError(f"{what} must name at least one value, got {text!r}")
+    return out
+
+
+def check_output(output: str, choices: tuple[str, ...] = ("text", "json")) -> str:
+    """``--output``: one of ``choices``."""
+    if output not in choices:
+        quoted = [repr(c) for c in choices]
+        listing = ", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else quoted[0]
+        raise ConfigError(f"--output must be {listing}, got {output!r}")
+    return output
+
+
 def duration(seconds: float) -> str:
     """``42.0 s``, ``12.5 min`` or ``82.1 h``."""
     if seconds < 120:
@@ -73,22 +101,30 @@ def _fmt(x: float | None, spec: str = ".2f", none: str = "n/a") -> str:
     return none if x is None else format(x, spec)
 
 
+#: how the CLI spells the common estimator options (for messages)
+ESTIMATOR_OPTION_FLAGS = {"benchmark": "--benchmark", "dataset": "--dataset",
+                          "data_dir": "--data-dir", "val": "--val"}
+
+
 @app.command()
 def search(
-    space: str = typer.Option("nb201", help="Search space (see `naslab list spaces`)."),
+    space: str = typer.Option(DEFAULT_SPACE, help="Search space (see `naslab list spaces`)."),
     strategy: str = typer.Option("re", help="Search strategy (see `naslab list strategies`)."),
     estimator: str = typer.Option("tabular", help="Estimator: tabular (a benchmark) or another registered one."),
-    benchmark: str = typer.Option("nb201/cifar10", help="Tabular benchmark as NAME/DATASET."),
+    benchmark: Optional[str] = typer.Option(
+        None, help=f"Benchmark as NAME/DATASET, for estimators that take one (tabular; default "
+                   f"{DEFAULT_BENCHMARK})."),
     dataset: Optional[str] = typer.Option(
-        None, help="Dataset of a training-based estimator (e.g. digits); not for --estimator tabular."),
+        None, help="Dataset, for estimators that take one (e.g. train: digits)."),
     budget: Optional[int] = typer.Option(None, help="Maximum number of trials (queries)."),
     max_simulated_hours: Optional[float] = typer.Option(
         None, help="Stop when the simulated search cost reaches this many hours."),
     max_wall_s: Optional[float] = typer.Option(None, help="Stop after this many wall-clock seconds."),
     seed: int = typer.Option(0, help="Seed of the whole run (strategy and queries)."),
     objective: str = typer.Option("val_acc", help="Validation metric to maximise."),
-    val: str = typer.Option("run", help="Tabular validation accuracy: 'run' (one recorded run, drawn "
-                                        "with the query seed, as NB201) or 'mean' over runs."),
+    val: Optional[str] = typer.Option(
+        None, help="Tabular validation accuracy: 'run' (one recorded run, drawn with the query "
+                   "seed, as NB201; the default) or 'mean' over runs."),
     param: Optional[list[str]] = typer.Option(
         None, "--param", "-p", help="Strategy hyper-parameter KEY=VALUE (repeatable)."),
     estimator_param: Optional[list[str]] = typer.Option(
@@ -109,36 +145,25 @@ def search(
 
     Strategies see validation accuracy only; the summary reports the incumbent's test accuracy,
     its regret to the best test accuracy in the space, and the simulated search cost.
+    --benchmark, --dataset, --data-dir and --val go to the estimator if it takes them (an
+    estimator that does not take one given is an error).
     """
     from naslab import registry
+    from naslab.estimators import make_estimator
     from naslab.runner import Experiment, SQLiteStorage, make_termination
+    from naslab.runner.executors import make_executor
     from naslab.spaces.base import get_space
 
-    if output not in ("text", "json"):
-        raise ConfigError(f"--output must be 'text' or 'json', got {output!r}")
+    check_output(output)
     if budget is None and max_simulated_hours is None and max_wall_s is None:
         budget = 150
     term = make_termination(
         budget, None if max_simulated_hours is None else max_simulated_hours * 3600.0, max_wall_s)
     sp = get_space(registry.get("space", space).name)
     strat = registry.create("strategy", strategy, **parse_params(param, "--param"))
-    est_params = parse_params(estimator_param, "--estimator-param")
-    est_cls = registry.get("estimator", estimator)
-    if getattr(est_cls, "registry_name", "") == "tabular":
-        est_params.setdefault("benchmark", benchmark)
-        est_params.setdefault("val", val)
-        est_params.setdefault("data_dir", None if data_dir is None else str(data_dir))
-    else:
-        if data_dir is not None:
-            est_params.setdefault("data_dir", str(data_dir))
-        if dataset is not None:
-            est_params.setdefault("dataset", dataset)
-    if dataset is not None and getattr(est_cls, "registry_name", "") == "tabular":
-        raise ConfigError(f"--dataset {dataset!r} is for training-based estimators; with "
-                          f"--estimator tabular choose the data with --benchmark NAME/DATASET")
-    est = registry.create("estimator", estimator, **est_params)
-    from naslab.runner.executors import make_executor
-
+    est = make_estimator(estimator, parse_params(estimator_param, "--estimator-param"),
+                         labels=ESTIMATOR_OPTION_FLAGS, benchmark=benchmark, dataset=dataset,
+                         data_dir=None if data_dir is None else str(data_dir), val=val)
     ex = make_executor(executor, workers=workers, address=ray_address)
     store = SQLiteStorage(storage)
     exp = Experiment(sp, strat, est, termination=term, objective=objective, storage=store,
@@ -233,9 +258,11 @@ def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
         cols = store.trial_columns(e.id, ("incumbent_objective", "incumbent_test", "front"))
         n = len(cols["front"])
         est = e.config.get("estimator") or {}
+        target = est.get("benchmark") or est.get("estimator") or e.config.get("dataset")
+        if e.kind == "oneshot":  # the data the method trained on (the estimator only scores)
+            target = (e.config.get("dataset") or {}).get("dataset")
         row: dict[str, Any] = {
-            "id": e.id, "status": e.status, "strategy": _name_of(e.config),
-            "target": est.get("benchmark") or est.get("estimator") or e.config.get("dataset"),
+            "id": e.id, "status": e.status, "strategy": _name_of(e.config), "target": target,
             "seed": e.config.get("seed"), "trials": e.n_trials,
             "best_val": cols["incumbent_objective"][-1] if n else None,
             "best_test": cols["incumbent_test"][-1] if n else None,
@@ -245,6 +272,8 @@ def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
         if obj.is_multi:
             row["objectives"] = [o.metric for o in obj]
             row["front"] = len(cols["front"][-1] or []) if n else 0
+        if e.kind == "oneshot":  # trials = the derived archs scored; epochs = the trace
+            row["epochs"] = len(store.records(e.id, "oneshot_epoch"))
         rows.append(row)
     store.close()
     if output == "json":
@@ -261,9 +290,16 @@ def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
               "trials", "best val", "test", *(["front"] if fronts else []))
     for r in rows:
         t.add_row(r["id"], r["status"], *([r["kind"]] if kinds else []), r["strategy"],
-                  str(r["target"]), str(r["seed"]), str(r["trials"]), _fmt(r["best_val"]),
+                  str(r["target"]), str(r["seed"]),
+                  str(r["trials"]) if "epochs" not in r else f"{r['trials']} ({r['epochs']} ep)",
+                  _fmt(r["best_val"]),
                   _fmt(r["best_test"]), *([str(r.get("front", ""))] if fronts else []))
     _out_console().print(t)
+
+
+#: how ``naslab show`` prints an experiment of another kind than a search (a ``cmd_*`` module
+#: that adds such a kind registers its printer here: main never imports the command modules)
+SHOW_BY_KIND: dict[str, Callable[[Any, str, Path, str], None]] = {}
 
 
 @app.command()
@@ -276,6 +312,9 @@ def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `nasl
 
     store = SQLiteStorage(storage, readonly=True)
     try:
+        shower = SHOW_BY_KIND.get(store.experiment(experiment_id).kind)
+        if shower is not None:
+            return shower(store, experiment_id, storage, output)
         result = load_result(store, experiment_id)
     finally:
         store.close()
@@ -336,7 +375,8 @@ def query(arch: str = typer.Argument(..., help="Architecture in the space's nota
         "benchmark": bench.name, "val_acc_runs": runs,
         "val_acc_mean": sum(runs) / len(runs),
         "test_acc": bench.query(i, "test_acc") if bench.has_test else None,
-        "params_m": bench.query(i, "params_m"), "latency_ms": bench.query(i, "latency_ms"),
+        "params_m": bench.query(i, "params_m"),
+        "latency_ms": bench.query(i, "latency_ms") if "latency_ms" in bench.metrics else None,
         "train_time_s": bench.query(i, "train_time_s"),
     }
     if output == "json":

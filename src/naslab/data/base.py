@@ -66,7 +66,8 @@ class ImageDataset:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        return tuple(int(s) for s in self.x_train.shape[1:])  # type: ignore[return-value]
+        c, h, w = (int(s) for s in self.x_train.shape[1:])
+        return c, h, w
 
     @property
     def sizes(self) -> dict[str, int]:

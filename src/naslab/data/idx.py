@@ -84,7 +84,7 @@ def load_idx_dir(name: str, subdirs: tuple[str, ...], data_dir: Path | None,
         searched = ", ".join(str(d) for d in dirs) or "(no directory: give data_dir)"
         raise DataError(f"dataset {name!r}: IDX files ({', '.join(FILES.values())}, optionally "
                         f".gz) not found; searched {searched}. {hint}")
-    arr = {k: read_idx(p) for k, p in found.items()}  # type: ignore[arg-type]
+    arr = {k: read_idx(p) for k, p in found.items() if p is not None}
     for split in ("train", "test"):
         x, y = arr[f"{split}_x"], arr[f"{split}_y"]
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):

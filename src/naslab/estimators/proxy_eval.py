@@ -128,7 +128,7 @@ def evaluate_proxies(proxies: Sequence[str], *, benchmark: Any = None,
     from naslab.estimators.zerocost import cache_file, score_archs
     from naslab.spaces.base import get_space
 
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, expected=">= 0")
     names = [getattr(registry.get("proxy", p), "registry_name", p) for p in proxies]
     if not names:
         raise ConfigError("proxies must name at least one zero-cost proxy")

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from naslab.errors import ConfigError, did_you_mean
+from naslab.errors import ConfigError, check_int, did_you_mean
 from naslab.estimators.base import Cost, Estimator, Evaluation
 from naslab.nn.networks import build_network, check_network_space
 from naslab.registry import register
@@ -41,12 +41,6 @@ DATA_FREE = ("synflow", "params", "flops")
 #: proxies computed from one batch of labelled images
 DATA_DEPENDENT = ("snip", "grad_norm", "grasp", "fisher", "jacob_cov", "nwot")
 PROXY_NAMES = DATA_FREE + DATA_DEPENDENT
-
-
-def _pos_int(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {v!r}")
-    return v
 
 
 @register("estimator", "zerocost", aliases=("zero_cost", "zc"))
@@ -94,22 +88,18 @@ class ZeroCostEstimator(Estimator):
             raise ConfigError(f"proxy {fixed!r} cannot compute proxy {proxy!r}; use "
                               f"estimator 'zerocost' with proxy={proxy!r}")
         self.proxy = proxy
-        self.batch_size = _pos_int("batch_size", batch_size)
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
         if self.batch_size < 2 and proxy in DATA_DEPENDENT:
             raise ConfigError(f"batch_size must be >= 2 for proxy {proxy!r}, got {batch_size!r}")
-        if isinstance(data_seed, bool) or not isinstance(data_seed, int) or data_seed < 0:
-            raise ConfigError(f"data_seed must be a non-negative integer, got {data_seed!r}")
-        self.data_seed = data_seed
-        self.C = _pos_int("C", C)
-        if isinstance(N, bool) or not isinstance(N, int) or N < 0:
-            raise ConfigError(f"N must be a non-negative integer, got {N!r}")
-        self.N = N
-        self.channels = None if channels is None else _pos_int("channels", channels)
-        self.image_size = None if image_size is None else _pos_int("image_size", image_size)
+        self.data_seed = check_int("data_seed", data_seed, minimum=0)
+        self.C = check_int("C", C, minimum=1)
+        self.N = check_int("N", N, minimum=0)
+        self.channels = None if channels is None else check_int("channels", channels, minimum=1)
+        self.image_size = None if image_size is None else check_int("image_size", image_size, minimum=1)
         if not isinstance(device, str) or device.split(":")[0] not in ("cpu", "cuda"):
             raise ConfigError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}")
         self.device = device
-        self.num_threads = None if num_threads is None else _pos_int("num_threads", num_threads)
+        self.num_threads = None if num_threads is None else check_int("num_threads", num_threads, minimum=1)
         self.data_dir = None if data_dir in (None, "") else str(data_dir)
         if dataset is None:
             if proxy in DATA_DEPENDENT:
@@ -132,12 +122,12 @@ class ZeroCostEstimator(Estimator):
             if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
                 raise ConfigError(f"input_shape must be (channels, height, width), got "
                                   f"{input_shape!r}")
-            c, h, w = (_pos_int("input_shape", v) for v in input_shape)
+            c, h, w = (check_int("input_shape", v, minimum=1) for v in input_shape)
             self._shape = (c, h, w)
             if self._shape[1] % 4 or self._shape[2] % 4:
                 raise ConfigError(f"input_shape height and width must be multiples of 4 (two "
                                   f"stride-2 reductions), got {tuple(input_shape)!r}")
-        self._classes = 10 if num_classes is None else _pos_int("num_classes", num_classes)
+        self._classes = 10 if num_classes is None else check_int("num_classes", num_classes, minimum=1)
         self._data: Any = None
         self._batch: tuple[np.ndarray, np.ndarray] | None = None
 

@@ -33,13 +33,13 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from naslab.errors import ConfigError, did_you_mean
+from naslab.errors import ConfigError, check_float, check_int, did_you_mean
 
 __all__ = ["Protocol", "PROTOCOLS", "get_protocol", "load_protocol_file", "lr_at", "TrainResult",
            "AUGMENTS", "SCHEDULES", "ANNEALS"]
 
 AUGMENTS = ("none", "crop", "flip", "crop_flip")
-SCHEDULES = ("cosine", "constant")
+SCHEDULES = ("cosine", "constant", "cosine_iter")
 ANNEALS = ("fidelity", "full")
 
 
@@ -73,16 +73,15 @@ class Protocol:
     overrides: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        where = f"protocol {self.name!r}: "
+
         def pos_int(name: str, v: Any, minimum: int = 1) -> None:
-            if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-                raise ConfigError(f"protocol {self.name!r}: {name} must be an integer >= "
-                                  f"{minimum}, got {v!r}")
+            # normalised in place (numpy integers become ints; the hash reads plain ints)
+            object.__setattr__(self, name, check_int(where + name, v, minimum=minimum,
+                                                     expected=f"an integer >= {minimum}"))
 
         def num(name: str, v: Any, minimum: float = 0.0) -> None:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                    or v < minimum:
-                raise ConfigError(f"protocol {self.name!r}: {name} must be a number >= "
-                                  f"{minimum:g}, got {v!r}")
+            check_float(where + name, v, minimum=minimum, finite=True)
 
         for n in ("epochs", "batch_size", "C", "eval_batch_size", "version"):
             pos_int(n, getattr(self, n))
@@ -214,6 +213,9 @@ def lr_at(protocol: Protocol, epoch: int, iter_frac: float, total: int) -> float
     epoch: ``lr_min + (lr - lr_min) * (1 + cos(pi * e / T)) / 2`` with ``e`` the epoch after
     warm-up and ``T = total - warmup_epochs`` (NB201 uses ``T = total``; equal without warm-up).
     The last epoch of a 200-epoch run thus trains at 6e-6, not 0, exactly as NB201.
+    ``schedule="cosine_iter"`` anneals per iteration instead (``e`` = epochs after warm-up
+    including the fraction of this one), so a short run ends near ``lr_min`` too: stepped per
+    epoch, the last of 3 epochs would train at a quarter of ``lr``.
     """
     p = protocol
     if p.warmup_epochs and epoch < p.warmup_epochs:
@@ -223,6 +225,8 @@ def lr_at(protocol: Protocol, epoch: int, iter_frac: float, total: int) -> float
     if epoch >= total:
         return p.lr_min
     e, T = epoch - p.warmup_epochs, max(total - p.warmup_epochs, 1)
+    if p.schedule == "cosine_iter":
+        return p.lr_min + (p.lr - p.lr_min) * 0.5 * (1.0 + math.cos(math.pi * (e + iter_frac) / T))
     return p.lr_min + (p.lr - p.lr_min) * 0.5 * (1.0 + math.cos(math.pi * e / T))
 
 

@@ -18,13 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from naslab.predictors.base import (
-    EncodedPredictor,
-    check_choice,
-    check_pos_float,
-    check_pos_int,
-    standardize,
-)
+from naslab.errors import check_float, check_int
+from naslab.predictors.base import EncodedPredictor, check_choice, standardize
 from naslab.registry import register
 
 LOSSES = ("mae", "mse")
@@ -99,11 +94,11 @@ class BananasPredictor(EncodedPredictor):
     def _check_params(self) -> None:
         super()._check_params()
         for name in ("ensemble", "layers", "width", "epochs", "batch_size"):
-            check_pos_int(name, getattr(self, name))
-        check_pos_float("lr", self.lr)
+            check_int(name, getattr(self, name), minimum=1)
+        check_float("lr", self.lr, minimum=0, strict_min=True, finite=True)
         check_choice("loss", self.loss, LOSSES)
         if self.num_threads is not None:
-            check_pos_int("num_threads", self.num_threads)
+            check_int("num_threads", self.num_threads, minimum=1)
 
     def _fit_x(self, X: np.ndarray, y: np.ndarray) -> None:
         import torch

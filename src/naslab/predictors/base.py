@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from naslab.errors import ConfigError, NaslabError
+from naslab.errors import ConfigError, NaslabError, check_int
 from naslab.spaces.base import Architecture, SearchSpace, get_space
 
 
@@ -162,7 +162,7 @@ class EncodedPredictor(Predictor):
         if ("zc" in parts) != bool(self.zc_proxies):
             raise ConfigError("encoding includes 'zc' exactly when zc_proxies is given; got "
                               f"encoding={self.encoding!r}, zc_proxies={self.zc_proxies!r}")
-        check_seed(self.seed)
+        check_int("seed", self.seed, minimum=0)
 
     def _features(self, archs: Sequence[Architecture]) -> np.ndarray:
         from naslab.predictors.encodings import encode
@@ -190,30 +190,6 @@ class EncodedPredictor(Predictor):
 
     def _predict_std_x(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
-
-
-def check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def check_pos_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_pos_float(name: str, value: Any, *, allow_zero: bool = False) -> float:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-    return v
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from naslab.errors import ConfigError
-from naslab.predictors.base import EncodedPredictor, check_pos_float, check_pos_int
+from naslab.errors import ConfigError, check_float, check_int
+from naslab.predictors.base import EncodedPredictor
 from naslab.registry import register
 
 
@@ -34,10 +34,10 @@ class _BoostedTrees(EncodedPredictor):
     def _check_params(self) -> None:
         super()._check_params()
         for name in ("n_estimators", "num_leaves", "min_child_samples"):
-            check_pos_int(name, getattr(self, name))
-        check_pos_float("learning_rate", self.learning_rate)
+            check_int(name, getattr(self, name), minimum=1)
+        check_float("learning_rate", self.learning_rate, minimum=0, strict_min=True, finite=True)
         for name in ("subsample", "colsample"):
-            v = check_pos_float(name, getattr(self, name))
+            v = check_float(name, getattr(self, name), minimum=0, strict_min=True, finite=True)
             if v > 1.0:
                 raise ConfigError(f"{name} must be in (0, 1], got {v!r}")
 

@@ -24,14 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from naslab.predictors.base import (
-    Predictor,
-    check_choice,
-    check_pos_float,
-    check_pos_int,
-    check_seed,
-    standardize,
-)
+from naslab.errors import check_float, check_int
+from naslab.predictors.base import Predictor, check_choice, standardize
 from naslab.registry import register
 from naslab.seeding import derive_seed
 from naslab.spaces.base import Architecture
@@ -145,20 +139,20 @@ class GCNPredictor(Predictor):
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
         check_choice("loss", self.loss, LOSSES)
         for name in ("hidden", "layers", "epochs", "batch_size", "ensemble"):
-            check_pos_int(name, getattr(self, name))
-        check_pos_float("lr", self.lr)
-        check_pos_float("weight_decay", self.weight_decay, allow_zero=True)
+            check_int(name, getattr(self, name), minimum=1)
+        check_float("lr", self.lr, minimum=0, strict_min=True, finite=True)
+        check_float("weight_decay", self.weight_decay, minimum=0, finite=True)
         if not 0.0 <= float(self.dropout) < 1.0:
             from naslab.errors import ConfigError
 
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        check_seed(self.seed)
+        check_int("seed", self.seed, minimum=0)
         if isinstance(self.zc_proxies, str):
             from naslab.errors import ConfigError
 
             raise ConfigError(f"zc_proxies must be a list of proxy names, got {self.zc_proxies!r}")
         if self.num_threads is not None:
-            check_pos_int("num_threads", self.num_threads)
+            check_int("num_threads", self.num_threads, minimum=1)
 
     def _tensors(self, archs: list[Architecture]) -> tuple[Any, Any, Any, Any, Any]:
         import torch
@@ -172,8 +166,10 @@ class GCNPredictor(Predictor):
         else:
             z = np.zeros((len(archs), 0), dtype=np.float32)
         dev = torch.device(self.device)
-        return tuple(torch.from_numpy(np.ascontiguousarray(t, dtype=np.float32)).to(dev)  # type: ignore[return-value]
-                     for t in (af, ab, x, mask, z))
+        af_t, ab_t, x_t, mask_t, z_t = (
+            torch.from_numpy(np.ascontiguousarray(t, dtype=np.float32)).to(dev)
+            for t in (af, ab, x, mask, z))
+        return af_t, ab_t, x_t, mask_t, z_t
 
     def _fit(self, archs: list[Architecture], y: np.ndarray) -> None:
         import torch

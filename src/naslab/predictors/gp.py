@@ -64,9 +64,9 @@ class GPPredictor(EncodedPredictor):
         self.noise_ = float(self.model_.kernel_.k2.noise_level)
 
     def _predict_x(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X) * self.y_std_ + self.y_mean_  # type: ignore[no-any-return]
+        return np.asarray(self.model_.predict(X) * self.y_std_ + self.y_mean_, dtype=np.float64)
 
     def _predict_std_x(self, X: np.ndarray) -> np.ndarray:
         _, sd = self.model_.predict(X, return_std=True)
         var = np.maximum(sd ** 2 - self.noise_, 0.0)
-        return np.sqrt(var) * self.y_std_  # type: ignore[no-any-return]
+        return np.asarray(np.sqrt(var) * self.y_std_, dtype=np.float64)

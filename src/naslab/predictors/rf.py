@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from naslab.predictors.base import EncodedPredictor, check_pos_int
+from naslab.errors import check_int
+from naslab.predictors.base import EncodedPredictor
 from naslab.registry import register
 
 
@@ -40,8 +41,8 @@ class RandomForestPredictor(EncodedPredictor):
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_pos_int("n_estimators", self.n_estimators)
-        check_pos_int("min_samples_leaf", self.min_samples_leaf)
+        check_int("n_estimators", self.n_estimators, minimum=1)
+        check_int("min_samples_leaf", self.min_samples_leaf, minimum=1)
 
     def _fit_x(self, X: np.ndarray, y: np.ndarray) -> None:
         from sklearn.ensemble import RandomForestRegressor
@@ -57,8 +58,8 @@ class RandomForestPredictor(EncodedPredictor):
             raise ConfigError(f"random forest: {exc}") from None
 
     def _predict_x(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X)  # type: ignore[no-any-return]
+        return np.asarray(self.model_.predict(X), dtype=np.float64)
 
     def _predict_std_x(self, X: np.ndarray) -> np.ndarray:
         per_tree = np.stack([t.predict(X) for t in self.model_.estimators_])
-        return per_tree.std(axis=0)  # type: ignore[no-any-return]
+        return np.asarray(per_tree.std(axis=0), dtype=np.float64)

@@ -42,4 +42,4 @@ class ZeroCostPredictor(Predictor):
         self.zc_ = ZeroCostFeatures([self.proxy], self.proxy_params)
 
     def _predict(self, archs: list[Architecture]) -> np.ndarray:
-        return self.zc_.raw(archs)[:, 0]  # type: ignore[no-any-return]
+        return np.asarray(self.zc_.raw(archs)[:, 0], dtype=np.float64)

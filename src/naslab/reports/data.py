@@ -209,3 +209,27 @@ def _baseline(gcfg: dict[str, Any] | None, runs: list[RunData]) -> str | None:
     if not labels:
         return None
     return base_name if base_name in labels else labels[0]
+
+
+def comparison_runs_by_benchmark(storage: Storage, comparison: str,
+                                 benchmarks: list[str]) -> dict[str, dict[str, list[RunData]]]:
+    """The runs of comparison group ``comparison`` on each of ``benchmarks`` (benchmark names
+    of tabular targets), by strategy label: what ``naslab analyze --comparison`` compares with
+    exact random search. ConfigError when ``comparison`` is an experiment or has no run on any
+    of them."""
+    data = load_report_data(storage, comparison)
+    if data.kind != "comparison":
+        raise ConfigError(f"--comparison {comparison!r} is an experiment, not a comparison group")
+    groups: dict[str, dict[str, list[RunData]]] = {}
+    for name in benchmarks:
+        by: dict[str, list[RunData]] = {}
+        for r in data.runs:
+            if (r.config.get("estimator") or {}).get("benchmark") == name:
+                by.setdefault(r.strategy, []).append(r)
+        if by:
+            groups[name] = by
+    if not groups:
+        found = sorted({str((r.config.get("estimator") or {}).get("benchmark")) for r in data.runs})
+        raise ConfigError(f"comparison {comparison!r} has no runs on {', '.join(benchmarks)} "
+                          f"(its runs searched {', '.join(found)}); pass --benchmark of one of those")
+    return groups

@@ -1,6 +1,7 @@
-"""Experiment loop, termination rules, storage (SQLite) and executors."""
+"""Experiment loop, one-shot runs, termination rules, storage (SQLite) and executors."""
 
 from naslab.runner.experiment import Experiment, RunResult, load_result
+from naslab.runner.oneshot import OneShotResult, OneShotRun, load_oneshot_result
 from naslab.runner.records import ExperimentInfo, TrialRecord
 from naslab.runner.storage import (
     BufferedTrialStore,
@@ -22,7 +23,8 @@ from naslab.runner.termination import (
 
 __all__ = [
     "AnyOf", "BufferedTrialStore", "Experiment", "ExperimentInfo", "InMemoryStorage",
-    "MaxSimulatedSeconds", "MaxTrials", "MaxWallSeconds", "Progress", "RunResult",
+    "MaxSimulatedSeconds", "MaxTrials", "MaxWallSeconds", "OneShotResult", "OneShotRun",
+    "Progress", "RunResult",
     "SQLiteStorage", "Storage", "Termination", "TrialRecord", "TrialStore", "load_result",
-    "make_termination", "prefix_length",
+    "load_oneshot_result", "make_termination", "prefix_length",
 ]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from naslab.errors import ConfigError, NaslabError, StorageError
+from naslab.errors import ConfigError, NaslabError, StorageError, check_int
 from naslab.estimators.base import (
     Constraint,
     Cost,
@@ -253,10 +253,10 @@ class Experiment:
                  seed: int = 0, experiment_id: str | None = None,
                  meta: dict[str, Any] | None = None) -> None:
         objectives = as_objectives(objective, constraints)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        seed = check_int("seed", seed, minimum=0)
         if not isinstance(termination, Termination):
             raise ConfigError(f"termination must be a Termination rule, got {termination!r}")
+        space = estimator.search_space(space)  # a benchmark of sampled archs: those archs
         estimator.check_space(space)
         self.space, self.strategy, self.estimator = space, strategy, estimator
         self.objectives, self.termination = objectives, termination

@@ -47,7 +47,7 @@ class MaxTrials(Termination):
     """Stop after ``n`` trials (evaluations, including answers reused from the run's record)."""
 
     def __init__(self, n: int) -> None:
-        self.n = check_int("max trials (budget)", n, minimum=1)
+        self.n = check_int("max trials (budget)", n, minimum=1, expected=">= 1")
 
     def done(self, p: Progress) -> bool:
         return p.n_trials + p.n_pending >= self.n

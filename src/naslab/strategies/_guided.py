@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from naslab.errors import ConfigError
+from naslab.errors import ConfigError, check_int
 from naslab.estimators.base import Evaluation
 from naslab.seeding import derive_seed
 from naslab.spaces.base import Architecture
-from naslab.strategies.base import Strategy, positive_int
+from naslab.strategies.base import Strategy
 
 DEDUP = ("canonical", "exact")
 
@@ -41,8 +41,8 @@ class PredictorGuided(Strategy):
         from naslab import registry
         from naslab.predictors.base import Predictor
 
-        self.n_init = positive_int("n_init", self.n_init)
-        self.k = positive_int("k", self.k)
+        self.n_init = check_int("n_init", self.n_init, minimum=1)
+        self.k = check_int("k", self.k, minimum=1)
         if self.dedup not in DEDUP:
             raise ConfigError(f"dedup must be one of {', '.join(DEDUP)}, got {self.dedup!r}")
         if isinstance(self.predictor, Predictor):

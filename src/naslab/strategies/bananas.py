@@ -7,11 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from naslab.errors import ConfigError
+from naslab.errors import ConfigError, check_int
 from naslab.registry import register
 from naslab.spaces.base import Architecture
 from naslab.strategies._guided import PredictorGuided
-from naslab.strategies.base import positive_int
 
 ACQUISITIONS = ("its", "ucb", "mean")
 
@@ -55,9 +54,9 @@ class Bananas(PredictorGuided):
         self.dedup = dedup
 
     def _setup(self) -> None:
-        self.n_candidates = positive_int("n_candidates", self.n_candidates)
-        self.n_parents = positive_int("n_parents", self.n_parents)
-        self.mutations = positive_int("mutations", self.mutations)
+        self.n_candidates = check_int("n_candidates", self.n_candidates, minimum=1)
+        self.n_parents = check_int("n_parents", self.n_parents, minimum=1)
+        self.mutations = check_int("mutations", self.mutations, minimum=1)
         if self.acquisition not in ACQUISITIONS:
             from naslab.errors import did_you_mean
 

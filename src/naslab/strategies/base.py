@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,7 @@ class Strategy(ABC):
         """Validate hyper-parameters and initialise state (subclasses)."""
 
     @abstractmethod
-    def ask(self, n: int = 1) -> list[Architecture]:
+    def ask(self, n: int = 1) -> Sequence[Architecture | Suggestion]:
         """Up to ``n`` architectures to evaluate next; ``[]`` while waiting for results."""
 
     @abstractmethod
@@ -104,12 +105,6 @@ class Strategy(ABC):
         d = self.describe()
         args = ", ".join(f"{k}={v!r}" for k, v in d["params"].items())
         return f"{type(self).__name__}({args})"
-
-
-def positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class Suggestion:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from naslab.errors import check_int
 from naslab.estimators.base import Evaluation
 from naslab.registry import register
 from naslab.spaces.base import Architecture
-from naslab.strategies.base import Strategy, positive_int
+from naslab.strategies.base import Strategy
 
 
 @register("strategy", "re", aliases=("regularized_evolution", "evolution", "rea"))
@@ -30,8 +31,8 @@ class RegularizedEvolution(Strategy):
         self.sample_size = sample_size
 
     def _setup(self) -> None:
-        self.population_size = positive_int("population_size", self.population_size)
-        self.sample_size = positive_int("sample_size", self.sample_size)
+        self.population_size = check_int("population_size", self.population_size, minimum=1)
+        self.sample_size = check_int("sample_size", self.sample_size, minimum=1)
         self._pop: deque[tuple[Architecture, float]] = deque()
         self._n_asked = 0
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from naslab.errors import check_int
 from naslab.estimators.base import Evaluation
 from naslab.registry import register
 from naslab.spaces.base import Architecture
-from naslab.strategies.base import Strategy, positive_int
+from naslab.strategies.base import Strategy
 
 
 @register("strategy", "ls", aliases=("local_search", "local"))
@@ -26,7 +27,7 @@ class LocalSearch(Strategy):
         self.first_improvement = first_improvement
 
     def _setup(self) -> None:
-        self.num_init = positive_int("num_init", self.num_init)
+        self.num_init = check_int("num_init", self.num_init, minimum=1)
         self._known: dict[tuple[Any, ...], float] = {}
         self._pending: set[tuple[Any, ...]] = set()
         self._queue: list[Architecture] = []      # neighbours still to ask

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from naslab.errors import check_int
 from naslab.registry import register
 from naslab.spaces.base import Architecture
 from naslab.strategies._guided import PredictorGuided
-from naslab.strategies.base import positive_int
 
 
 @register("strategy", "neural_predictor", aliases=("neural-predictor", "wen"))
@@ -44,7 +44,7 @@ class NeuralPredictorSearch(PredictorGuided):
         self.dedup = dedup
 
     def _setup(self) -> None:
-        self.n_candidates = positive_int("n_candidates", self.n_candidates)
+        self.n_candidates = check_int("n_candidates", self.n_candidates, minimum=1)
         super()._setup()
 
     def _candidates(self) -> list[Architecture]:

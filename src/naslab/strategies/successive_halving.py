@@ -23,23 +23,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from naslab.errors import ConfigError
+from naslab.errors import ConfigError, check_float, check_int
 from naslab.estimators.base import Evaluation
 from naslab.registry import register
 from naslab.spaces.base import Architecture
 from naslab.strategies.base import Strategy, Suggestion
 
 
-def _number(name: str, value: Any, *, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or (positive and v <= 0):
-        raise ConfigError(f"{name} must be a positive number, got {value!r}")
-    return v
+def _positive(name: str, value: Any) -> float:
+    return check_float(name, value, minimum=0, strict_min=True, finite=True)
 
 
 def fidelity_ladder(min_fidelity: float, max_fidelity: float, eta: float,
@@ -80,7 +72,7 @@ class _MultiFidelity(Strategy):
 
     # ladder --------------------------------------------------------------------------------
     def _resolve_ladder(self) -> tuple[float, ...]:
-        eta = _number("eta", self.eta)
+        eta = _positive("eta", self.eta)
         if eta <= 1:
             raise ConfigError(f"eta must be > 1, got {self.eta!r}")
         self._eta = eta
@@ -93,7 +85,7 @@ class _MultiFidelity(Strategy):
             if not isinstance(self.fidelities, (list, tuple)) or not self.fidelities:
                 raise ConfigError(f"fidelities must be a non-empty list of numbers, got "
                                   f"{self.fidelities!r}")
-            ladder = [_number("fidelities", f) for f in self.fidelities]
+            ladder = [_positive("fidelities", f) for f in self.fidelities]
             if any(b <= a for a, b in zip(ladder, ladder[1:])):
                 raise ConfigError(f"fidelities must be strictly increasing, got {self.fidelities!r}")
             if accepted is not None:
@@ -104,7 +96,7 @@ class _MultiFidelity(Strategy):
             top = ladder[-1]
         else:
             if self.max_fidelity is not None:
-                top = _number("max_fidelity", self.max_fidelity)
+                top = _positive("max_fidelity", self.max_fidelity)
             elif est_max is not None:
                 top = est_max
             elif accepted:
@@ -116,7 +108,7 @@ class _MultiFidelity(Strategy):
                     f"cut, e.g. a zero-cost proxy); use an estimator with fidelities (tabular, "
                     f"train) or pass max_fidelity=")
             if self.min_fidelity is not None:
-                low = _number("min_fidelity", self.min_fidelity)
+                low = _positive("min_fidelity", self.min_fidelity)
             elif accepted:
                 low = min(accepted)
             else:
@@ -190,7 +182,7 @@ class _MultiFidelity(Strategy):
             self._rung, self._asked, self._told = nxt, 0, 0
 
     # ask / tell ----------------------------------------------------------------------------
-    def ask(self, n: int = 1) -> list[Suggestion]:  # type: ignore[override]
+    def ask(self, n: int = 1) -> list[Suggestion]:
         out: list[Suggestion] = []
         fid = self._rungs[self._rung]
         while len(out) < n and self._asked < len(self._members):
@@ -279,9 +271,7 @@ class SuccessiveHalving(_MultiFidelity):
         if self.n_configs is None:
             self._n0 = max(1, math.ceil(self._eta ** s - 1e-9))
         else:
-            from naslab.strategies.base import positive_int
-
-            self._n0 = positive_int("n_configs", self.n_configs)
+            self._n0 = check_int("n_configs", self.n_configs, minimum=1)
 
     def _bracket_shape(self, number: int) -> tuple[list[float], list[int]]:
         rungs = list(self.ladder_)

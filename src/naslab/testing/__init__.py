@@ -7,9 +7,10 @@ Third-party components can use them in their own tests::
 """
 
 from naslab.testing.executors import FaultyEstimator, check_executor
+from naslab.testing.oneshot import check_oneshot
 from naslab.testing.predictors import check_predictor
 from naslab.testing.spaces import check_space
 from naslab.testing.strategies import SyntheticEstimator, check_strategy, run_trajectory
 
-__all__ = ["FaultyEstimator", "SyntheticEstimator", "check_executor", "check_predictor",
+__all__ = ["FaultyEstimator", "SyntheticEstimator", "check_executor", "check_oneshot", "check_predictor",
            "check_space", "check_strategy", "run_trajectory"]

@@ -159,6 +159,10 @@ class BufferedTrialStore(TrialStore):
         and set its status."""
         storage.open_experiment(exp_id, self.config or dict(config or {}), self.meta,
                                 kind=self.kind)
-        if self.status == "finished":
-            storage.record_trials(exp_id, self.new, self.final_ckpt)
+        try:
+            if self.status == "finished":
+                storage.record_trials(exp_id, self.new, self.final_ckpt)
+        except BaseException:  # e.g. Ctrl-C during the write: the transaction rolled back
+            storage.set_status(exp_id, "interrupted")
+            raise
         storage.set_status(exp_id, self.status)

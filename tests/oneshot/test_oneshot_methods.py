@@ -1,0 +1,68 @@
+"""The one-shot method interface (oneshot/base.py) and the conformance suite over every
+registered method (naslab.testing.check_oneshot)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import torch
+
+from naslab import registry
+from naslab.errors import ConfigError
+from naslab.oneshot import OneShotMethod, resolve_device
+from naslab.testing import check_oneshot
+
+
+@pytest.mark.parametrize("name", registry.names("oneshot"))
+def test_every_registered_method_passes_the_conformance_suite(name: str) -> None:
+    check_oneshot(name)
+
+
+def test_the_suite_catches_a_method_that_does_not_resume_exactly() -> None:
+    """A method whose load_state_dict forgets its generator: the suite must fail."""
+    from naslab.oneshot.random_standalone import RandomStandalone
+
+    class Forgetful(RandomStandalone):
+        def load_state_dict(self, state: dict[str, Any]) -> None:
+            super().load_state_dict(state)
+            import numpy as np
+
+            self.rng = np.random.default_rng(12345)
+
+    registry.register("oneshot", "forgetful-test")(Forgetful)
+    try:
+        with pytest.raises(AssertionError, match="resumed"):
+            check_oneshot("forgetful-test", epochs=3)
+    finally:
+        registry._entries["oneshot"].pop("forgetful-test")
+
+
+def test_the_interface_is_abstract_and_describes_itself() -> None:
+    with pytest.raises(TypeError):
+        OneShotMethod()  # type: ignore[abstract]
+    m = registry.create("oneshot", "random", top_k=3)
+    assert m.describe() == {"method": "random", "params": {"arch_epochs": 1, "top_k": 3}}
+    assert registry.get("oneshot", "random-standalone") is type(m)
+    with pytest.raises(ConfigError, match="top_k must be a positive integer"):
+        registry.create("oneshot", "random", top_k=0)
+
+
+def test_resolve_device() -> None:
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    for bad in ("tpu", "cpu:0", "", "cuda0"):
+        with pytest.raises(ConfigError, match="device must be"):
+            resolve_device(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="sees no CUDA device"):
+            resolve_device("cuda:0")
+
+
+def test_discovering_oneshot_methods_does_not_import_torch() -> None:
+    code = ("import sys, naslab.registry as r; import naslab.runner.oneshot; "
+            "assert 'random' in r.names('oneshot'); r.get('oneshot', 'random')(); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
