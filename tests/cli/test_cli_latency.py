@@ -118,3 +118,46 @@ def test_search_with_lut_latency_through_the_composite(lut_file: Path, capsys, t
     for t in trials:
         assert t.metrics["latency_ms"] == pytest.approx(lut.predict(t.arch))
         assert "val_acc" in t.metrics
+
+
+def test_search_latency_flags(lut_file: Path, capsys, tmp_path: Path,  # type: ignore[no-untyped-def]
+                              data_dir: Path) -> None:
+    """--latency-lut / --latency-device compose the hardware estimator with the estimator: the
+    trials' latency_ms is the LUT's prediction / the device column, not the tabular default."""
+    from naslab.benchmarks import DEFAULT_BENCHMARK, load_benchmark
+    from naslab.nn.lut import LatencyLUT
+    from naslab.runner import SQLiteStorage
+
+    db = tmp_path / "f.db"
+    code, out, err = run(capsys, "search", "--latency-lut", str(lut_file), "--strategy", "rs",
+                         "--budget", "4", "--storage", str(db), "--output", "json",
+                         "--no-progress")
+    assert code == 0, err
+    lut = LatencyLUT.load(lut_file)
+    trials = SQLiteStorage(db).trials(json.loads(out)["experiment_id"])
+    assert len(trials) == 4
+    assert all(t.metrics["latency_ms"] == pytest.approx(lut.predict(t.arch)) for t in trials)
+    bench = load_benchmark(DEFAULT_BENCHMARK)
+    devices = list(bench.devices)
+    default_dev, other = devices[0], devices[-1]
+    code, out, err = run(capsys, "search", "--latency-device", other, "--strategy", "rs",
+                         "--budget", "4", "--storage", str(db), "--output", "json",
+                         "--no-progress")
+    assert code == 0, err
+    trials = SQLiteStorage(db).trials(json.loads(out)["experiment_id"])
+    got = [t.metrics["latency_ms"] for t in trials]
+    assert got == [bench.query(t.arch, "latency_ms", device=other) for t in trials]
+    assert got != [bench.query(t.arch, "latency_ms", device=default_dev) for t in trials]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--latency-device", "pixel9"], "pixel9"),
+    (["--latency-device", "pixel3", "--latency-measure"], "--latency-device and --latency-measure"),
+    (["--latency-param", "threads=1"], "needs a latency source"),
+    (["--latency-measure", "--latency-param", "clock=sundial"], "sundial"),
+])
+def test_search_latency_flags_bad_input(capsys, args: list[str], needle: str,  # type: ignore[no-untyped-def]
+                                        tmp_path: Path, data_dir: Path) -> None:
+    code, out, err = run(capsys, "search", "--budget", "2", "--no-progress",
+                         "--storage", str(tmp_path / "b.db"), *args)
+    assert code == 2 and needle in err and "Traceback" not in err
