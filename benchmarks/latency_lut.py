@@ -2,7 +2,7 @@
 
 Run on one core, batch 1, one thread (the machine is shared; see docs/benchmarks.md):
 
-    taskset -c 0 python benchmarks/latency_lut.py [--archs 200] [--rounds 16] [--out benchmarks/results/latency_lut]
+    taskset -c 1 python benchmarks/latency_lut.py [--archs 200] [--rounds 16] [--out benchmarks/results/latency_lut]
 
 For each measurement protocol (``wall`` clock + median, the library's default; ``cpu`` clock
 + mean, the protocol made for a shared machine) it builds a LUT (timed), then measures the
@@ -23,6 +23,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
@@ -37,7 +38,11 @@ def load_avg() -> float:
     return float(open("/proc/loadavg").read().split()[0])
 
 
-def phase(out: Path, name: str, fn, *args, **kw):  # type: ignore[no-untyped-def]
+def cores() -> str:
+    return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+
+
+def phase(out: Path, name: str, fn: Callable[..., dict], *args: Any, **kw: Any) -> dict:
     path = out / f"{name}.json"
     if path.exists():
         print(f"[skip] {name}: {path}", flush=True)
@@ -48,6 +53,7 @@ def phase(out: Path, name: str, fn, *args, **kw):  # type: ignore[no-untyped-def
     res = fn(*args, **kw)
     res["phase_wall_s"] = time.perf_counter() - t0
     res["load_start"], res["load_end"] = l0, load_avg()
+    res["cores"] = cores()
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(res))
     tmp.replace(path)
@@ -185,7 +191,7 @@ def figure(vals: dict, path: Path) -> None:
 def markdown(builds: dict, vals: dict, studies: dict, joints: dict, args: argparse.Namespace) -> str:
     lines = ["## Latency lookup tables on this CPU (`benchmarks/latency_lut.py`)", "",
              "NB201 networks (C=16, N=5, 32x32 input, 10 classes), batch 1, one torch thread, "
-             "torch eager, `inference_mode`, pinned to one core (`taskset -c 0`). LUT: every "
+             f"torch eager, `inference_mode`, pinned to one core (`taskset -c {args.core}`). LUT: every "
              "(op, stage shape) kernel (15), the stem, the 2 reduction blocks, the head and the "
              "cell additions (3 shapes), measured in interleaved rounds, plus 10 random calibration "
              "archs (their own seed; none among the validation archs) measured whole for the "
@@ -245,7 +251,7 @@ def markdown(builds: dict, vals: dict, studies: dict, joints: dict, args: argpar
                      f"{f['lut_intercept_ms']:.3f} | "
                      f"{f['lut_intercept_ms'] / f['intercept_ms']:.3f} |")
     lines += ["", "![LUT vs measured](figures/latency-lut.png)", "",
-              f"Reproduce: `taskset -c 0 python benchmarks/latency_lut.py --archs {args.archs} "
+              f"Reproduce: `taskset -c {args.core} python benchmarks/latency_lut.py --archs {args.archs} "
               f"--rounds {args.rounds} --build-rounds {args.build_rounds} --joint-rounds "
               f"{args.joint_rounds}` (phases cached in `{args.out}`; delete it to rerun)."]
     return "\n".join(lines)
@@ -262,8 +268,9 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latency_lut"))
     ap.add_argument("--no-doc", action="store_true")
     args = ap.parse_args()
+    args.core = cores()
     if len(os.sched_getaffinity(0)) != 1:
-        print("warning: run pinned to one core (taskset -c 0) as the benchmark prescribes",
+        print("warning: run pinned to one core (taskset -c N) as the benchmark prescribes",
               file=sys.stderr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
