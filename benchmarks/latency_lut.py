@@ -205,6 +205,8 @@ def markdown(builds: dict, vals: dict, studies: dict, joints: dict, args: argpar
              "| LUT bias % | repeat. MAPE % | repeat. Spearman | repeat. max % | noise IQR/median % "
              "| load avg (start-end) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    if args.note:
+        lines[3:3] = ["", f"Machine load: {args.note}"]
     for variant, v in vals.items():
         b, f, r = builds[variant], v["lut"], v["repeatability"]
         lines.append(
@@ -267,6 +269,7 @@ def main() -> None:
                     help="rounds of the joint phase (LUT and networks in the same rounds; 0: skip)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latency_lut"))
     ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--note", default="", help="what else ran on the machine (into the docs)")
     args = ap.parse_args()
     args.core = cores()
     if len(os.sched_getaffinity(0)) != 1:
