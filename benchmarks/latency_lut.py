@@ -198,9 +198,10 @@ def markdown(builds: dict, vals: dict, studies: dict, joints: dict, args: argpar
              "overhead. Validation: "
              f"{args.archs} random archs (seed 0), each measured twice (two passes of "
              f"{args.rounds // 2} interleaved rounds x 3 samples); the measurement = both "
-             "passes pooled. Two measurement protocols: `wall-median` (perf_counter, median: the "
+             "passes pooled. Measurement protocols: `wall-median` (perf_counter, median: the "
              "library's default) and `cpu-mean` (the thread's CPU time, mean: descheduled time "
-             "does not count, and a mean of kernels adds up like the network's mean).", "",
+             "does not count, and a mean of kernels adds up like the network's mean); run here: "
+             f"{', '.join(f'`{v}`' for v in vals)}.", "",
              "| protocol | LUT build (s) | kernels | LUT MAPE % | LUT Spearman | LUT max error % "
              "| LUT bias % | repeat. MAPE % | repeat. Spearman | repeat. max % | noise IQR/median % "
              "| load avg (start-end) |",
@@ -255,7 +256,8 @@ def markdown(builds: dict, vals: dict, studies: dict, joints: dict, args: argpar
     lines += ["", "![LUT vs measured](figures/latency-lut.png)", "",
               f"Reproduce: `taskset -c {args.core} python benchmarks/latency_lut.py --archs {args.archs} "
               f"--rounds {args.rounds} --build-rounds {args.build_rounds} --joint-rounds "
-              f"{args.joint_rounds}` (phases cached in `{args.out}`; delete it to rerun)."]
+              f"{args.joint_rounds} --variants {','.join(vals)}` (phases cached in "
+              f"`{os.path.relpath(args.out, ROOT)}`; delete it to rerun)."]
     return "\n".join(lines)
 
 
