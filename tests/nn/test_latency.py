@@ -295,3 +295,31 @@ def test_lut_prediction_and_model_discovery_do_not_import_torch(tiny_lut: tuple[
     out = subprocess.run([sys.executable, "-c", code, str(path)], check=True,
                          capture_output=True, text=True)
     assert float(out.stdout) > 0
+
+
+@pytest.mark.slow
+def test_lut_predicts_measured_latency_of_real_networks() -> None:
+    """The LUT tracks what the networks cost: from an all-`none` cell to an all-conv3x3 cell,
+    predictions rank the archs as their measurements do and stay within a factor of 1.5
+    of each (loose bounds: a unit test on a shared machine; the figures are the benchmark's).
+    A LUT that missed the cells' kernels or mixed up the stages' shapes would fail this."""
+    from scipy import stats
+
+    from naslab.nn.lut import build_lut_and_measure
+
+    protocol = {"C": 8, "N": 2, "image_size": 16}
+    ops = ("none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3")
+    uniform = [SPACE.parse("|{0}~0|+|{0}~0|{0}~1|+|{0}~0|{0}~1|{0}~2|".format(o)) for o in ops]
+    mixed = [SPACE.from_index(i) for i in (123, 4567, 9876, 15000)]
+    archs = uniform + mixed
+    lut, res = build_lut_and_measure("nb201", archs, clock="cpu", statistic="mean", rounds=4,
+                                     samples_per_round=3, calibration_archs=4, seed=5,
+                                     **protocol)
+    meas = np.array([r.mean_ms for r in res])
+    pred = lut.predict_many(archs)
+    ratio = pred / meas
+    assert np.all((ratio > 1 / 1.5) & (ratio < 1.5)), dict(zip(map(str, archs), ratio.round(3)))
+    assert stats.spearmanr(pred, meas).statistic > 0.8
+    # the all-conv3x3 network is the most expensive, measured and predicted
+    assert int(np.argmax(meas)) == int(np.argmax(pred)) == len(ops) - 1
+
