@@ -37,6 +37,7 @@ KIND_PACKAGES: dict[str, str] = {
     "oneshot": "naslab.oneshot",
     "network": "naslab.nn.networks",
     "supernet": "naslab.nn.supernets",
+    "latency": "naslab.nn.networks",
 }
 
 _entries: dict[str, dict[str, Any]] = {k: {} for k in KIND_PACKAGES}

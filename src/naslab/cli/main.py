@@ -141,6 +141,17 @@ def search(
         None, "--param", "-p", help="Strategy hyper-parameter KEY=VALUE (repeatable)."),
     estimator_param: Optional[list[str]] = typer.Option(
         None, "--estimator-param", "-e", help="Estimator parameter KEY=VALUE (repeatable)."),
+    latency_lut: Optional[Path] = typer.Option(
+        None, help="Answer latency_ms from this latency LUT (`naslab latency build-lut`), "
+                   "composed with the estimator."),
+    latency_device: Optional[str] = typer.Option(
+        None, help="Answer latency_ms from this device's column of the benchmark "
+                   "(e.g. pixel3), composed with the estimator."),
+    latency_measure: bool = typer.Option(
+        False, help="Answer latency_ms by measuring each arch's network on this machine."),
+    latency_param: Optional[list[str]] = typer.Option(
+        None, "--latency-param", help="Hardware estimator parameter KEY=VALUE (repeatable; "
+                                      "e.g. threads=1, clock=cpu, force=true)."),
     storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
     data_dir: Optional[Path] = typer.Option(None, help=DATA_HELP),
     experiment_id: Optional[str] = typer.Option(
@@ -194,7 +205,8 @@ def search(
             "--constraint": constraint or None,
             "--reference": None if reference == "auto" else reference,
             "--estimator": None if estimator == "tabular" else estimator,
-            "--space": space})
+            "--space": space, "--latency-lut": latency_lut, "--latency-device": latency_device,
+            "--latency-measure": latency_measure or None, "--latency-param": latency_param})
         ex = make_executor(executor, workers=workers, address=ray_address)
         store = SQLiteStorage(storage)
         exp = protocol_experiment(protocol, strategy, target=benchmark, seed=seed,
@@ -218,6 +230,8 @@ def search(
             space = getattr(est, "space_name", None) or DEFAULT_SPACE
         sp = get_space(registry.get("space", space).name)
         ex = make_executor(executor, workers=workers, address=ray_address)
+        est = _with_latency(est, latency_lut, latency_device, latency_measure, latency_param,
+                            benchmark=benchmark, data_dir=data_dir)
         store = SQLiteStorage(storage)
         exp = Experiment(sp, strat, est, termination=term, objective=objectives, reference=ref,
                          storage=store, seed=seed, experiment_id=experiment_id, meta=meta,
@@ -235,6 +249,32 @@ def search(
     else:
         _print_summary(result, store.path)
         typer.echo("\n".join(f"{k:<14s} {v}" for k, v in card.items()))
+
+
+def _with_latency(est: Any, lut: Path | None, device: str | None, measure: bool,
+                  params: list[str] | None, *, benchmark: str | None,
+                  data_dir: Path | None) -> Any:
+    """``est`` composed with the hardware estimator the --latency-* options choose (or ``est``
+    itself when none is given)."""
+    chosen = [f for f, v in (("--latency-lut", lut), ("--latency-device", device),
+                             ("--latency-measure", measure or None)) if v is not None]
+    kw = parse_params(params, "--latency-param")
+    if not chosen:
+        if kw:
+            raise ConfigError("--latency-param needs a latency source: --latency-lut PATH, "
+                              "--latency-device NAME or --latency-measure")
+        return est
+    if len(chosen) > 1:
+        raise ConfigError(f"choose one latency source, got {' and '.join(chosen)}")
+    from naslab.estimators.hardware import with_latency
+
+    if device is not None:
+        if benchmark is not None:
+            kw.setdefault("benchmark", benchmark)
+        if data_dir is not None:
+            kw.setdefault("data_dir", str(data_dir))
+    return with_latency(est, lut=None if lut is None else str(lut), device=device,
+                        measure=measure, **kw)
 
 
 def _run_with_progress(exp: Any, term: Any, show: bool) -> Any:
