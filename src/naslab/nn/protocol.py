@@ -162,8 +162,8 @@ PROTOCOLS: dict[str, Protocol] = {
     "cpu": Protocol(name="cpu", version=1, epochs=10, batch_size=64, lr=0.05, lr_min=0.0,
                     momentum=0.9, nesterov=True, weight_decay=5e-4, schedule="cosine",
                     augment="none", C=8, N=1),
-    # one-shot supernet training (naslab oneshot). CPU-sized: the cpu protocol for 30 epochs at
-    # 16x16 (docs/benchmarks.md, weight sharing); tested here.
+    # one-shot supernet training on the CPU: the cpu protocol for 30 epochs at 16x16, what
+    # benchmarks/weight_sharing.py trains its supernets with (docs/benchmarks.md).
     "oneshot-cpu": Protocol(name="oneshot-cpu", version=1, epochs=30, batch_size=64, lr=0.05,
                             lr_min=0.0, momentum=0.9, nesterov=True, weight_decay=5e-4,
                             schedule="cosine", augment="none", C=8, N=1, image_size=16),
