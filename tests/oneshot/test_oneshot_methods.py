@@ -16,9 +16,24 @@ from naslab.oneshot import OneShotMethod, resolve_device
 from naslab.testing import check_oneshot
 
 
-@pytest.mark.parametrize("name", registry.names("oneshot"))
+#: CI-sized hyper-parameters per method (the defaults are the papers' / a CPU benchmark's)
+CI_PARAMS: dict[str, dict[str, Any]] = {
+    "spos": {"population": 4, "generations": 2, "parents": 2, "mutations": 2, "crossovers": 2,
+             "recalibration_batches": 2, "eval_batches": 2},
+    "rsws": {"candidates": 4, "eval_batches": 1, "final_candidates": 2},
+    "enas": {"controller_steps": 2, "controller_aggregate": 2, "candidates": 4},
+    "smash": {"candidates": 4, "recalibration_batches": 2, "eval_batches": 2, "embed_dim": 4,
+              "hidden": 8},
+}
+#: a digits subset: a few mini-batches per epoch
+CI_DATA = {"n_train": 256, "n_val": 128}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.slow) if n in CI_PARAMS else n
+    for n in registry.names("oneshot")])
 def test_every_registered_method_passes_the_conformance_suite(name: str) -> None:
-    check_oneshot(name)
+    check_oneshot(name, params=CI_PARAMS.get(name), data_kw=CI_DATA)
 
 
 def test_the_suite_catches_a_method_that_does_not_resume_exactly() -> None:

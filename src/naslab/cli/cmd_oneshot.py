@@ -80,6 +80,9 @@ def oneshot(
     storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
     experiment_id: Optional[str] = typer.Option(
         None, help="Experiment id (default: derived from the configuration; an existing id resumes)."),
+    export: Optional[Path] = typer.Option(
+        None, help="After the run, write its supernet (the last checkpoint) to this file, for "
+                   "`--estimator supernet -e checkpoint=PATH` and `naslab oneshot fidelity`."),
     output: str = typer.Option("text", help="text | json"),
     progress: bool = typer.Option(True, help="Show a live progress bar (on stderr)."),
 ) -> None:
@@ -135,19 +138,129 @@ def oneshot(
     est, why = _final_estimator(estimator, parse_params(estimator_param, "--estimator-param"),
                                 sp, dataset, proto, bdir, ddir, dev, split_seed, dkw)
     ref = _reference(reference, sp, bdir)
+    if export is not None and "supernet" not in _state_keys(meth):
+        raise ConfigError(f"--export: one-shot method {method!r} keeps no weight-sharing "
+                          f"supernet; export works for the supernet methods "
+                          f"({', '.join(_supernet_methods())})")
     store = SQLiteStorage(storage)
+    exported = None
     try:
         run = OneShotRun(sp, meth, dataset=data, protocol=proto, estimator=est, storage=store,
                          seed=seed, experiment_id=experiment_id, device=dev, reference=ref,
                          meta={"command": "naslab oneshot", "final_estimator_choice": why,
                                "threads": torch.get_num_threads()})
         result = _run_with_progress(run, progress and output == "text")
+        if export is not None:
+            from naslab.runner.oneshot import export_supernet
+
+            exported = export_supernet(store, result.experiment_id, export)
     finally:
         store.close()
     if output == "json":
-        typer.echo(json.dumps(result.to_json()))
+        d = result.to_json()
+        d["supernet_checkpoint"] = None if exported is None else str(exported)
+        typer.echo(json.dumps(d))
     else:
         _print_summary(result, storage, why)
+        if exported is not None:
+            typer.echo(f"supernet       {exported}  (naslab oneshot fidelity --checkpoint "
+                       f"{exported} -r local:REF.json)")
+
+
+def _supernet_methods() -> list[str]:
+    """Registered one-shot methods that train a weight-sharing supernet."""
+    from naslab import registry
+    from naslab.oneshot._weight_sharing import WeightSharingMethod
+
+    return [n for n in registry.names("oneshot")
+            if issubclass(registry.get("oneshot", n), WeightSharingMethod)]
+
+
+def _state_keys(method: Any) -> set[str]:
+    from naslab.oneshot._weight_sharing import WeightSharingMethod
+
+    return {"supernet"} if isinstance(method, WeightSharingMethod) else set()
+
+
+@oneshot_app.command("export")
+def export_cmd(
+    experiment_id: str = typer.Argument(..., help="A one-shot run (see `naslab runs`)."),
+    out: Path = typer.Option(..., "--out", help="Supernet checkpoint file to write."),
+    storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
+) -> None:
+    """Write a one-shot run's supernet (its last checkpoint) to a supernet checkpoint file,
+    with the run's data options, for the supernet estimator and `naslab oneshot fidelity`."""
+    from naslab.runner import SQLiteStorage
+    from naslab.runner.oneshot import export_supernet
+
+    if not storage.is_file():
+        raise DataError(f"storage file {storage} does not exist (--storage)")
+    store = SQLiteStorage(storage, readonly=True)
+    try:
+        path = export_supernet(store, experiment_id, out)
+    finally:
+        store.close()
+    typer.echo(f"supernet of {experiment_id} written to {path}")
+
+
+@oneshot_app.command("fidelity")
+def fidelity_cmd(
+    checkpoint: Optional[str] = typer.Option(
+        None, help="Supernet checkpoint file (naslab oneshot --export / naslab oneshot export)."),
+    run: Optional[str] = typer.Option(
+        None, help="Or a one-shot run id: its supernet is exported first (--export-to, else a "
+                   "temporary file)."),
+    export_to: Optional[Path] = typer.Option(None, help="Where --run's supernet is written."),
+    storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
+    reference: list[str] = typer.Option(
+        [], "--reference", "-r", help="Reference benchmark: local:PATH or NAME/DATASET (repeatable)."),
+    estimator_param: Optional[list[str]] = typer.Option(
+        None, "--estimator-param", "-e",
+        help="Supernet estimator parameter KEY=VALUE, e.g. -e recalibration_batches=20."),
+    dataset: Optional[str] = typer.Option(None, help="Dataset (default: the checkpoint's)."),
+    metric: str = typer.Option("test_acc", help="Reference metric (mean over its runs)."),
+    n_archs: int = typer.Option(100, help="Architectures when no reference is a local benchmark."),
+    arch_seed: int = typer.Option(0, help="Seed of that architecture draw."),
+    top: float = typer.Option(0.1, help="Fraction for precision@top."),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    partial: bool = typer.Option(False, help="Accept unfinished local benchmarks."),
+    figure_dir: Optional[Path] = typer.Option(None, help="Write one scatter figure per reference here."),
+    out: Optional[Path] = typer.Option(None, help="Write the full result (JSON) here."),
+    data_dir: Optional[Path] = typer.Option(None, help="Benchmark data directory."),
+    output: str = typer.Option("text", help="text | json"),
+    progress: bool = typer.Option(True, help="Show a progress bar (on stderr)."),
+) -> None:
+    """How far a one-shot supernet's ranking can be trusted: Kendall tau, Spearman rho and
+    precision@top-10 % of inherited-weight accuracy (after BN recalibration) against reference
+    benchmarks, with bootstrap 95 % intervals and each reference's noise ceiling (the body of
+    `naslab bench fidelity`)."""
+    import tempfile
+
+    from naslab.cli.cmd_bench import run_fidelity
+
+    if (checkpoint is None) == (run is None):
+        raise ConfigError("give the supernet as --checkpoint PATH or as --run RUN_ID (one of "
+                          "them)")
+    with tempfile.TemporaryDirectory(prefix="naslab-fidelity-") as tmp:
+        if run is not None:
+            from naslab.runner import SQLiteStorage
+            from naslab.runner.oneshot import export_supernet
+
+            if not storage.is_file():
+                raise DataError(f"storage file {storage} does not exist (--storage)")
+            store = SQLiteStorage(storage, readonly=True)
+            try:
+                checkpoint = str(export_supernet(store, run, export_to or
+                                                 Path(tmp) / f"{run}.supernet.pt"))
+            finally:
+                store.close()
+        run_fidelity(checkpoint=checkpoint, estimator="supernet",
+                     estimator_param=estimator_param, dataset=dataset, reference=reference,
+                     metric=metric, proxy_metric="val_acc", n_archs=n_archs,
+                     arch_seed=arch_seed, top=top, n_boot=n_boot, seed=seed, partial=partial,
+                     figure_dir=figure_dir, out=out, data_dir=data_dir, output=output,
+                     progress=progress)
 
 
 def _space(name: Optional[str]) -> Any:

@@ -162,6 +162,22 @@ PROTOCOLS: dict[str, Protocol] = {
     "cpu": Protocol(name="cpu", version=1, epochs=10, batch_size=64, lr=0.05, lr_min=0.0,
                     momentum=0.9, nesterov=True, weight_decay=5e-4, schedule="cosine",
                     augment="none", C=8, N=1),
+    # one-shot supernet training on the CPU: the cpu protocol for 30 epochs at 16x16, what
+    # benchmarks/weight_sharing.py trains its supernets with (docs/benchmarks.md).
+    "oneshot-cpu": Protocol(name="oneshot-cpu", version=1, epochs=30, batch_size=64, lr=0.05,
+                            lr_min=0.0, momentum=0.9, nesterov=True, weight_decay=5e-4,
+                            schedule="cosine", augment="none", C=8, N=1, image_size=16),
+    # NAS-Bench-201's search settings for GPU users (CIFAR-10 32x32, C=16, N=5); untested here
+    # (no GPU). RSPS / weight sharing (configs/nas-benchmark/algos/RANDOM.config): for spos,
+    # rsws, smash.
+    "nb201-oneshot": Protocol(name="nb201-oneshot", version=1, epochs=250, batch_size=64,
+                              lr=0.025, lr_min=0.001, momentum=0.9, nesterov=True,
+                              weight_decay=5e-4, schedule="cosine", augment="crop_flip",
+                              C=16, N=5),
+    # ENAS (configs/nas-benchmark/algos/ENAS.config): shared weights of enas
+    "nb201-enas": Protocol(name="nb201-enas", version=1, epochs=310, batch_size=128, lr=0.05,
+                           lr_min=5e-4, momentum=0.9, nesterov=True, weight_decay=2.5e-4,
+                           schedule="cosine", augment="crop_flip", C=16, N=5),
 }
 
 

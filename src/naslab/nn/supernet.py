@@ -28,6 +28,10 @@ Forward modes (``supernet(x, ...)``, exactly one choice argument):
   ``(cell, edge) -> {parameter name: tensor}`` whose tensors replace the chosen op's own
   parameters in that forward (:func:`torch.func.functional_call`; gradients flow into the
   generator). :meth:`CellSupernet.generated_shapes` lists the conv weights of an arch's path.
+  A supernet with an attached hypernetwork (:meth:`CellSupernet.attach_hypernet`,
+  :class:`naslab.nn.hypernet.ArchHyperNet`) generates them itself in every single-path
+  forward, so BN recalibration, :meth:`~CellSupernet.extract`, checkpoints and the supernet
+  estimator use the generated weights without knowing about it.
 
 BN options (``bn=``): ``"standalone"`` (affine BN with running statistics, the stand-alone
 network's) or ``"search"`` (``affine=False, track_running_stats=False``: cell BNs normalise
@@ -43,7 +47,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Union, cast
+from typing import TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
 import torch
@@ -53,8 +57,12 @@ from naslab.errors import ConfigError, DataError, InvalidArchitectureError, chec
 from naslab.nn.ops import ResNetBasicblock, make_op
 from naslab.spaces.base import Architecture, GraphSpec, SearchSpace, get_space
 
+if TYPE_CHECKING:
+    from naslab.nn.hypernet import ArchHyperNet
+
 __all__ = ["BN_MODES", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "MixedEdge", "SearchCell",
-           "CellSupernet", "NB201Supernet", "load_supernet", "read_checkpoint"]
+           "CellSupernet", "NB201Supernet", "load_supernet", "read_checkpoint",
+           "write_checkpoint"]
 
 #: bn option -> (affine, track_running_stats) of the cell ops
 BN_MODES: dict[str, tuple[bool, bool]] = {"standalone": (True, True), "search": (False, False)}
@@ -194,6 +202,23 @@ class CellSupernet(nn.Module):
                                   f"whose options must be among graph_spec.ops") from None
         self._lut = lut
         self._path_cache: dict[tuple[Any, ...], tuple[int, ...]] = {}
+        #: the hypernetwork generating the cells' conv weights (SMASH), or None
+        self.hypernet: ArchHyperNet | None = None
+
+    def attach_hypernet(self, hypernet: ArchHyperNet) -> None:
+        """Let ``hypernet`` (:class:`~naslab.nn.hypernet.ArchHyperNet`) generate the cells'
+        convolution weights in every single-path forward; its parameters become the
+        supernet's (``hypernet.*``) and its config enters :meth:`config`."""
+        from naslab.nn.hypernet import ArchHyperNet
+
+        if not isinstance(hypernet, ArchHyperNet):
+            raise ConfigError(f"attach_hypernet needs an ArchHyperNet, got "
+                              f"{type(hypernet).__name__}")
+        if (hypernet.n_cells, hypernet.n_edges) != (self.n_cells, self.n_edges):
+            raise ConfigError(f"the hypernetwork was built for {hypernet.n_cells} cells x "
+                              f"{hypernet.n_edges} edges, this supernet has {self.n_cells} x "
+                              f"{self.n_edges}")
+        self.hypernet = hypernet
 
     # --- structure -------------------------------------------------------------------------
     @property
@@ -330,6 +355,8 @@ class CellSupernet(nn.Module):
         if generated is not None and paths is None:
             raise ConfigError("generated= weights go with a single path (arch= or path=), not "
                               "with weights=")
+        if generated is None and paths is not None and self.hypernet is not None:
+            generated = self.hypernet.generate(paths)
         gen_by_cell: dict[int, dict[int, Mapping[str, torch.Tensor]]] = {}
         if generated:
             for key, params in generated.items():
@@ -377,19 +404,29 @@ class CellSupernet(nn.Module):
     def standalone_state_dict(self, arch: Architecture) -> dict[str, torch.Tensor]:
         """The state dict of ``arch``'s stand-alone network (:func:`naslab.nn.build_network`)
         with the supernet's weights: the skeleton's tensors and, on each edge, those of the op
-        ``arch`` chooses (tensors are shared, not copied)."""
+        ``arch`` chooses (tensors are shared, not copied). With a hypernetwork, the chosen ops'
+        convolution weights are the generated ones (detached)."""
         path = self.arch_to_path(arch)
-        cell_pos = {i for i, m in enumerate(self.cells) if isinstance(m, SearchCell)}
+        positions = [i for i, m in enumerate(self.cells) if isinstance(m, SearchCell)]
+        cell_pos = set(positions)
+        generated: dict[str, torch.Tensor] = {}
+        if self.hypernet is not None:
+            with torch.no_grad():
+                for (c, e), named in self.hypernet.generate([path] * self.n_cells).items():
+                    for name, w in named.items():
+                        generated[f"cells.{positions[c]}.edges.{e}.{name}"] = w.detach()
         out: dict[str, torch.Tensor] = {}
         for key, t in self.state_dict(keep_vars=False).items():
             parts = key.split(".")
+            if parts[0] == "hypernet":
+                continue
             if (len(parts) > 5 and parts[0] == "cells" and int(parts[1]) in cell_pos
                     and parts[2] == "edges" and parts[4] == "ops"):
                 e, k = int(parts[3]), int(parts[5])
                 if k != path[e]:
                     continue
                 key = ".".join(parts[:4] + parts[6:])
-            out[key] = t
+            out[key] = generated.get(key, t)
         return out
 
     def extract(self, arch: Architecture) -> nn.Module:
@@ -450,25 +487,17 @@ class CellSupernet(nn.Module):
     # --- checkpoints -----------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         """What fixes the supernet's shape (checked when a checkpoint is loaded)."""
-        return {"builder": self.builder, "space": self.space.name, "bn": self.bn,
-                "ops": list(self.spec.ops), "edges": [list(e) for e in self.spec.edges],
-                **{k: v for k, v in sorted(self.network_options.items())}}
+        cfg = {"builder": self.builder, "space": self.space.name, "bn": self.bn,
+               "ops": list(self.spec.ops), "edges": [list(e) for e in self.spec.edges],
+               **{k: v for k, v in sorted(self.network_options.items())}}
+        if self.hypernet is not None:
+            cfg["hypernet"] = self.hypernet.config()
+        return cfg
 
     def save(self, path: str | Path, *, meta: Mapping[str, Any] | None = None) -> Path:
         """Write config + weights (+ JSON-able ``meta``) to ``path`` atomically (torch.save of
         plain containers and tensors, loadable with ``weights_only=True``)."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        blob = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-                "config": self.config(), "meta": dict(meta or {}),
-                "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
-        tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as f:
-            torch.save(blob, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-        return p
+        return write_checkpoint(path, self.config(), self.state_dict(), meta=meta)
 
     def load(self, path: str | Path) -> dict[str, Any]:
         """Load a checkpoint's weights into this supernet (its config must equal this one's;
@@ -478,6 +507,30 @@ class CellSupernet(nn.Module):
         dev = next(self.parameters()).device
         self.load_state_dict({k: v.to(dev) for k, v in blob["state_dict"].items()}, strict=True)
         return dict(blob["meta"])
+
+
+def write_checkpoint(path: str | Path, config: Mapping[str, Any],
+                     state_dict: Mapping[str, torch.Tensor], *,
+                     meta: Mapping[str, Any] | None = None) -> Path:
+    """Write a supernet checkpoint (config + weights + JSON-able ``meta``) atomically; what
+    :meth:`CellSupernet.save` writes, also from a saved ``config`` / ``state_dict`` pair (a
+    one-shot run's checkpoint, :func:`naslab.runner.oneshot.export_supernet`)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    blob = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+            "config": dict(config), "meta": dict(meta or {}),
+            "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()}}
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(blob, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return p
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -529,10 +582,15 @@ def load_supernet(path: str | Path, *, expect: Mapping[str, Any] | None = None,
                  if cfg.get(k) != v]
         if diffs:
             raise ConfigError(f"supernet checkpoint {path} does not fit: " + "; ".join(diffs))
-    options = {k: v for k, v in cfg.items() if k not in ("builder", "space", "ops", "edges")}
+    options = {k: v for k, v in cfg.items()
+               if k not in ("builder", "space", "ops", "edges", "hypernet")}
     gen = torch.Generator(device="cpu")
     gen.manual_seed(0)
     net = build_supernet(cfg.get("space", ""), generator=gen, **options)
+    if "hypernet" in cfg:
+        from naslab.nn.hypernet import build_hypernet
+
+        net.attach_hypernet(build_hypernet(net, cfg["hypernet"]))
     check_config(cfg, net.config(), path)
     net.load_state_dict(blob["state_dict"], strict=True)
     return net.to(device), dict(blob["meta"])

@@ -31,7 +31,8 @@ What the runner calls, and when
    evolution over inherited weights) and is recorded as the ``supernet_search`` phase. On
    resume it runs on the state loaded from the last checkpoint, so it must depend on that
    state only (its random numbers from a generator seeded from ``seed``, not from the
-   trained generators' current position unless that is in the state).
+   trained generators' current position unless that is in the state). Then
+   ``search_info()`` (JSON extras, e.g. the candidates scored) goes into the search record.
 6. The runner scores the architectures ``search()`` returned with its estimator (final
    training / a tabular benchmark); the method is not involved.
 
@@ -126,6 +127,11 @@ class OneShotMethod(ABC):
         """Post-training search (e.g. evolution on inherited weights); default
         :meth:`derive`. Called once, after the last epoch."""
         return self.derive()
+
+    def search_info(self) -> dict[str, Any]:
+        """JSON-able extras for the search record (e.g. every candidate scored and its
+        score); called once, after :meth:`search`. Default: none."""
+        return {}
 
     def should_stop(self) -> bool:
         """Whether training should stop after this epoch (early stopping); default False.

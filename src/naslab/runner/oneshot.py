@@ -44,6 +44,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from naslab.errors import ConfigError, NaslabError, StorageError, check_int
@@ -61,8 +62,8 @@ if TYPE_CHECKING:
     from naslab.nn.protocol import Protocol
 
 __all__ = ["OneShotRun", "OneShotResult", "load_oneshot_result", "oneshot_config",
-           "oneshot_experiment_id", "read_checkpoint", "METHOD_STREAM", "SCORE_STREAM",
-           "REFERENCE_STREAM"]
+           "oneshot_experiment_id", "read_checkpoint", "export_supernet", "supernet_data_meta",
+           "METHOD_STREAM", "SCORE_STREAM", "REFERENCE_STREAM"]
 
 #: seed streams derived from the run seed
 METHOD_STREAM = 0x05E7
@@ -205,6 +206,53 @@ def read_checkpoint(storage: Storage, exp_id: str) -> dict[str, Any] | None:
         raise StorageError(f"the checkpoint of one-shot run {exp_id!r} is not a naslab one-shot "
                            f"checkpoint of format {STATE_FORMAT}")
     return state
+
+
+#: dataset description fields -> the supernet estimator's dataset options (``DATA_KEYS``)
+_DATA_FIELDS = {"seed": "split_seed", "val_fraction": "val_fraction",
+                "test_fraction": "test_fraction", "n_train": "n_train", "n_val": "n_val",
+                "n_test": "n_test", "channels": "channels", "image_size": "image_size"}
+
+
+def supernet_data_meta(dataset_description: dict[str, Any]) -> dict[str, Any]:
+    """The ``data`` section of a supernet checkpoint's meta from a dataset's ``describe()``:
+    its name and split options, so that the supernet estimator loads the same split (and
+    scores on the validation images the supernet never trained on)."""
+    d = dataset_description
+    out: dict[str, Any] = {"dataset": d.get("dataset")}
+    for k, v in _DATA_FIELDS.items():
+        if d.get(k) is not None:
+            out[v] = d[k]
+    return out
+
+
+def export_supernet(storage: Storage, exp_id: str, path: str | Path) -> Path:
+    """Write the supernet of one-shot run ``exp_id`` (as of its last checkpoint, i.e. after
+    its last recorded training epoch) to a supernet checkpoint file at ``path``, with the
+    run's data options in its meta, for the supernet estimator (``--estimator supernet -e
+    checkpoint=PATH``) and the fidelity harness. ConfigError when the run's method keeps no
+    supernet (e.g. ``random``), StorageError when the run has no checkpoint yet."""
+    from naslab.nn.supernet import write_checkpoint
+
+    info = storage.experiment(exp_id)
+    if info.kind != "oneshot":
+        raise ConfigError(f"experiment {exp_id!r} is a {info.kind!r} run, not a one-shot run; "
+                          f"only one-shot runs have a supernet to export")
+    state = read_checkpoint(storage, exp_id)
+    if state is None:
+        raise StorageError(f"one-shot run {exp_id!r} has no checkpoint yet (no epoch recorded); "
+                           f"run it first")
+    method = (info.config.get("method") or {}).get("method")
+    sn = (state.get("method") or {}).get("supernet")
+    if not isinstance(sn, dict) or "config" not in sn or "state_dict" not in sn:
+        raise ConfigError(f"one-shot run {exp_id!r} (method {method!r}) keeps no weight-sharing "
+                          f"supernet in its checkpoint; export works for supernet methods "
+                          f"(spos, rsws, enas, smash)")
+    epochs = len(storage.records(exp_id, "oneshot_epoch"))
+    meta = {"data": supernet_data_meta(info.config.get("dataset") or {}),
+            "run": exp_id, "method": info.config.get("method"), "epochs_trained": epochs,
+            "protocol": info.config.get("protocol"), "seed": info.config.get("seed")}
+    return write_checkpoint(path, sn["config"], sn["state_dict"], meta=meta)
 
 
 def space_benchmark(space_name: str) -> str | None:
@@ -415,10 +463,12 @@ class OneShotRun:
         archs = self._check_archs(self.method.search(), "search")
         _sync(self.device)
         wall = time.perf_counter() - t0
+        info = self._check_json(self.method.search_info(), "search_info")
         unique = list(dict.fromkeys(archs))
         rec = {"archs": [str(a) for a in unique],
                "choices": [list(a.to_json()["choices"]) for a in unique],
                "epochs_trained": len(self.storage.records(self.id, "oneshot_epoch")),
+               "info": info,
                "cost": {"wall_s": wall, "simulated_s": wall}, "device": self.device,
                "status": "complete"}
         self.storage.add_record(self.id, "oneshot_search", rec)
