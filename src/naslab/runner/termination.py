@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from naslab.errors import ConfigError, check_float, check_int
+from naslab.errors import ConfigError, check_float, check_int, check_limit
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class MaxTrials(Termination):
 
     def __init__(self, n: int) -> None:
         self.n = check_int("max trials (budget)", n, minimum=1, expected=">= 1")
+        check_limit("trials", self.n, "the trial budget")
 
     def done(self, p: Progress) -> bool:
         return p.n_trials + p.n_pending >= self.n
@@ -63,7 +64,9 @@ class MaxSimulatedSeconds(Termination):
     """Stop once the summed simulated cost reaches ``seconds`` (the last trial may overshoot)."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = check_float("max simulated seconds", seconds, minimum=0, strict_min=True)
+        self.seconds = check_float("max simulated seconds", seconds, minimum=0, strict_min=True,
+                                   finite=True, expected="a positive finite number")
+        check_limit("simulated_hours", self.seconds / 3600.0, "the simulated-cost budget in hours")
 
     def done(self, p: Progress) -> bool:
         return p.simulated_s >= self.seconds
@@ -76,7 +79,9 @@ class MaxWallSeconds(Termination):
     """Stop once the run's wall time (over all resumed sessions) reaches ``seconds``."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = check_float("max wall seconds", seconds, minimum=0, strict_min=True)
+        self.seconds = check_float("max wall seconds", seconds, minimum=0, strict_min=True,
+                                   finite=True, expected="a positive finite number")
+        check_limit("wall_s", self.seconds, "the wall-clock budget in seconds")
 
     def done(self, p: Progress) -> bool:
         return p.wall_s >= self.seconds
