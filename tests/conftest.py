@@ -5,6 +5,9 @@ point it at ``../shared/data``), defaulting to ``../shared/data`` beside the pro
 that need data files skip with a reason when they are absent, and fail instead when
 ``NASLAB_REQUIRE_DATA=1`` (as in CI), so missing data can never pass silently there.
 The NB201 cache goes to a per-session temporary directory.
+
+The hooks of ``skip_policy.py`` make every skip a failure under ``CI=true`` (``.ci/run``) and
+print how many tests ran, per marker, at the end of every run.
 """
 
 from __future__ import annotations
@@ -13,6 +16,13 @@ import os
 from pathlib import Path
 
 import pytest
+from skip_policy import (  # noqa: F401  (pytest finds hooks by name in this module)
+    pytest_configure,
+    pytest_deselected,
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+    pytest_terminal_summary,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

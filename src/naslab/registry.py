@@ -35,6 +35,7 @@ KIND_PACKAGES: dict[str, str] = {
     "proxy": "naslab.estimators",
     "oneshot": "naslab.oneshot",
     "network": "naslab.nn.networks",
+    "supernet": "naslab.nn.supernets",
 }
 
 _entries: dict[str, dict[str, Any]] = {k: {} for k in KIND_PACKAGES}

@@ -38,20 +38,59 @@ def test_split_protocol() -> None:
 
 
 def test_harness_tiny(nb201_c10, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    kw = dict(train_sizes=[30, 10], seeds=2, test_size=60, params={"rf": {"n_estimators": 20}})
-    ev = evaluate_predictors(nb201_c10, ["rf", "lgb"], **kw)
+    import math
+    import time
+
+    from scipy.stats import kendalltau, spearmanr
+
+    from naslab import registry
+    from naslab.predictors.evaluate import _TEST_RUN
+    from naslab.seeding import derive_seed
+
+    seen: list[tuple[str, list, np.ndarray]] = []  # every prediction the harness asks for
+
+    class RF(registry.get("predictor", "rf")):  # type: ignore[misc]
+        def predict(self, archs):  # type: ignore[no-untyped-def]
+            p = super().predict(archs)
+            seen.append(("rf", list(archs), p))
+            return p
+
+    class LGB(registry.get("predictor", "lgb")):  # type: ignore[misc]
+        def predict(self, archs):  # type: ignore[no-untyped-def]
+            p = super().predict(archs)
+            seen.append(("lgb", list(archs), p))
+            return p
+
+    kw = dict(train_sizes=[30, 10], seeds=2, test_size=60)
+    t0 = time.perf_counter()
+    ev = evaluate_predictors(nb201_c10, {"rf": RF(n_estimators=20), "lgb": LGB()}, **kw)
+    wall = time.perf_counter() - t0
     assert len(ev.rows) == 2 * 2 * 2
     assert [(r.seed, r.n_train, r.predictor) for r in ev.rows[:4]] == [
         (0, 10, "rf"), (0, 10, "lgb"), (0, 30, "rf"), (0, 30, "lgb")]
-    for r in ev.rows:
-        for v in (r.kendall, r.spearman, r.kendall_run, r.kendall_test):
-            assert v is not None and -1 <= v <= 1
-        assert 0 <= r.precision <= 1 and r.fit_s > 0 and r.query_s > 0
+    # every figure of a row, recomputed here with scipy from the predictions it was made of
+    calls = [c for c in seen if len(c[1]) == 60]  # the untimed warm-up predicts 2 archs
+    assert [c[0] for c in calls] == [r.predictor for r in ev.rows]
+    val, test = nb201_c10.column("val_acc"), nb201_c10.column("test_acc")
+    for r, (_, archs, p) in zip(ev.rows, calls):
+        idx = [SP.index(a) for a in archs]
+        run = [nb201_c10.query(i, "val_acc", seed=derive_seed(r.seed, _TEST_RUN)) for i in idx]
+        assert r.kendall == pytest.approx(kendalltau(p, val[idx]).statistic, abs=1e-12)
+        assert r.spearman == pytest.approx(spearmanr(p, val[idx]).statistic, abs=1e-12)
+        assert r.kendall_test == pytest.approx(kendalltau(p, test[idx]).statistic, abs=1e-12)
+        assert r.kendall_run == pytest.approx(kendalltau(p, run).statistic, abs=1e-12)
+        k = math.ceil(0.1 * 60)
+        top = set(np.argsort(-val[idx], kind="stable")[:k]) & set(np.argsort(-p, kind="stable")[:k])
+        assert r.precision == len(top) / k
+    # timings are of the fits and queries inside this call
+    assert 0 < sum(r.fit_s + r.query_s for r in ev.rows) < wall
     summ = {(d["predictor"], d["n_train"]): d for d in ev.summary()}
+    assert summ[("rf", 30)]["kendall"] == pytest.approx(
+        np.mean([r.kendall for r in ev.rows if (r.predictor, r.n_train) == ("rf", 30)]))
     # real signal: rf on path encodings ranks clearly better than chance with 30 archs
     assert summ[("rf", 30)]["kendall"] > 0.3
     # deterministic apart from timings
-    ev2 = evaluate_predictors(nb201_c10, ["rf", "lgb"], **kw)
+    ev2 = evaluate_predictors(nb201_c10, ["rf", "lgb"], params={"rf": {"n_estimators": 20}}, **kw)
     assert [(r.kendall, r.precision, r.kendall_test) for r in ev.rows] == \
         [(r.kendall, r.precision, r.kendall_test) for r in ev2.rows]
     md = ev.markdown()

@@ -85,6 +85,19 @@ class TabularBenchmark(ABC):
         """Devices with recorded measurements of the ``device_metrics`` (may be empty)."""
         return []
 
+    def restrict(self, space: SearchSpace) -> SearchSpace:
+        """The part of ``space`` this benchmark can answer for: ``space`` itself for a table
+        of the whole space; a benchmark recording a sample of architectures returns those
+        (the space a search with it explores)."""
+        self.check_space_name(space)
+        return space
+
+    def check_space_name(self, space: SearchSpace) -> None:
+        """ConfigError unless ``space`` is the space this benchmark's table is of."""
+        if space.name != self.space_name:
+            raise ConfigError(f"benchmark {self.name!r} scores space {self.space_name!r}, but "
+                              f"the search space is {space.name!r}")
+
     # --- validation ------------------------------------------------------------------------
     def check_fidelity(self, fidelity: float | None) -> float:
         """The fidelity as a float (``None`` -> :attr:`max_fidelity`); ConfigError unless it is
@@ -234,13 +247,23 @@ class TabularBenchmark(ABC):
 def load_benchmark(spec: str, *, data_dir: str | os.PathLike[str] | None = None,
                    **params: Any) -> TabularBenchmark:
     """``"<name>/<dataset>"`` (e.g. :data:`naslab.benchmarks.DEFAULT_BENCHMARK`) -> the
-    registered benchmark ``name`` built for that dataset with ``params``."""
+    registered benchmark ``name`` built for that dataset with ``params``;
+    ``"<name>:<path>"`` (``"local:ref.json"``) -> benchmark ``name`` read from that file."""
     from naslab import registry
 
-    name, _, dataset = str(spec).partition("/")
-    cls = registry.get("benchmark", name)
-    if dataset:
-        params["dataset"] = dataset
+    head = str(spec).split("/", 1)[0]
+    if ":" in head:  # "local:PATH": a benchmark read from a file
+        name, _, target = str(spec).partition(":")
+        if not target:
+            raise ConfigError(f"benchmark {spec!r}: give the file after the colon, e.g. "
+                              f"local:ref.json")
+        cls = registry.get("benchmark", name)
+        params["path"] = target
+    else:
+        name, _, dataset = str(spec).partition("/")
+        cls = registry.get("benchmark", name)
+        if dataset:
+            params["dataset"] = dataset
     registry.check_params(cls, params, what=f"benchmark {name!r}")
     bench = cls(data_dir=None if data_dir is None else str(data_dir), **params)
     if not isinstance(bench, TabularBenchmark):

@@ -19,6 +19,7 @@ import typer
 
 from naslab.cli.main import (
     DATA_HELP,
+    SHOW_BY_KIND,
     STORAGE_HELP,
     _err_console,
     _fmt,
@@ -344,3 +345,6 @@ def show_oneshot(store: Any, experiment_id: str, storage_path: Path, output: str
                       _fmt(tr.metrics.get("test_acc")), f"{tr.cost.wall_s:.2f}")
         console.print(s)
     _print_summary(result, storage_path)
+
+
+SHOW_BY_KIND["oneshot"] = show_oneshot

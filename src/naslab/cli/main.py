@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
@@ -344,6 +345,11 @@ def _print_runs(rows: list[dict[str, Any]]) -> None:
     _out_console().print(t)
 
 
+#: how ``naslab show`` prints an experiment of another kind than a search (a ``cmd_*`` module
+#: that adds such a kind registers its printer here: main never imports the command modules)
+SHOW_BY_KIND: dict[str, Callable[[Any, str, Path, str], None]] = {}
+
+
 @app.command()
 def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `naslab runs`)."),
          storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
@@ -354,10 +360,9 @@ def show(experiment_id: str = typer.Argument(..., help="Experiment id (see `nasl
 
     store = SQLiteStorage(storage, readonly=True)
     try:
-        if store.experiment(experiment_id).kind == "oneshot":
-            from naslab.cli.cmd_oneshot import show_oneshot
-
-            return show_oneshot(store, experiment_id, storage, output)
+        shower = SHOW_BY_KIND.get(store.experiment(experiment_id).kind)
+        if shower is not None:
+            return shower(store, experiment_id, storage, output)
         result = load_result(store, experiment_id)
     finally:
         store.close()
@@ -418,7 +423,8 @@ def query(arch: str = typer.Argument(..., help="Architecture in the space's nota
         "benchmark": bench.name, "val_acc_runs": runs,
         "val_acc_mean": sum(runs) / len(runs),
         "test_acc": bench.query(i, "test_acc") if bench.has_test else None,
-        "params_m": bench.query(i, "params_m"), "latency_ms": bench.query(i, "latency_ms"),
+        "params_m": bench.query(i, "params_m"),
+        "latency_ms": bench.query(i, "latency_ms") if "latency_ms" in bench.metrics else None,
         "train_time_s": bench.query(i, "train_time_s"),
     }
     if output == "json":

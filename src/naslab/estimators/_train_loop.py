@@ -93,8 +93,15 @@ def _tensors(dataset: Any, device: torch.device) -> dict[str, tuple[torch.Tensor
 
 def train(arch: Architecture, dataset: Any, protocol: Protocol, *, epochs: int | None = None,
           seed: int = 0, device: str = "cpu", keep_model: bool = False,
-          on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
-    """Train ``arch``'s network on ``dataset`` for ``epochs`` (default: the protocol's)."""
+          on_epoch: Callable[[dict[str, float]], None] | None = None,
+          curves: bool = False) -> TrainResult:
+    """Train ``arch``'s network on ``dataset`` for ``epochs`` (default: the protocol's).
+
+    ``curves=True`` also evaluates the validation split after every epoch (``val_acc`` /
+    ``val_loss`` in each history record, measured outside ``time_s``); evaluation draws no
+    random numbers and leaves the weights alone, so the trained network and the final metrics
+    equal those of a run without curves.
+    """
     p = protocol
     E = p.epochs if epochs is None else int(epochs)
     if E < 1:
@@ -148,6 +155,9 @@ def train(arch: Architecture, dataset: Any, protocol: Protocol, *, epochs: int |
         train_s += time.perf_counter() - t_ep
         rec = {"epoch": epoch + 1, "train_loss": tr_loss, "train_acc": tr_acc, "lr": lr,
                "time_s": train_s}
+        if curves:
+            rec["val_acc"], rec["val_loss"] = evaluate_model(model, *data["val"],
+                                                             p.eval_batch_size)
         history.append(rec)
         if on_epoch is not None:
             on_epoch(rec)

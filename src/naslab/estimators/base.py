@@ -74,6 +74,12 @@ class Estimator(ABC):
     def check_space(self, space: SearchSpace) -> None:
         """Raise ConfigError if this estimator cannot score architectures of ``space``."""
 
+    def search_space(self, space: SearchSpace) -> SearchSpace:
+        """The space a search with this estimator explores: ``space`` itself (the default),
+        or the part of it the estimator can score (a local benchmark's recorded
+        architectures). The experiment calls it before :meth:`check_space`."""
+        return space
+
     def optimum(self, metric: str = "test_acc") -> float | None:
         """Best value of ``metric`` over the whole space, when known (for regret)."""
         return None

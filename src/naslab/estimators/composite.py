@@ -116,6 +116,12 @@ class CompositeEstimator(Estimator):
         for est in self.parts:
             est.check_space(space)
 
+    def search_space(self, space: SearchSpace) -> SearchSpace:
+        """Each part's restriction in turn (the primary first)."""
+        for est in self.parts:
+            space = est.search_space(space)
+        return space
+
     def evaluate(self, arch: Architecture, *, fidelity: float | None = None,
                  seed: int = 0) -> Evaluation:
         ev = self.primary.evaluate(arch, fidelity=fidelity, seed=seed)

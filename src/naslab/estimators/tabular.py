@@ -59,6 +59,10 @@ class TabularEstimator(Estimator):
                 f"but the search space is {space.name!r}"
             )
 
+    def search_space(self, space: SearchSpace) -> SearchSpace:
+        """The benchmark's part of ``space`` (:meth:`TabularBenchmark.restrict`)."""
+        return self.bench.restrict(space)
+
     def evaluate(self, arch: Architecture, *, fidelity: float | None = None,
                  seed: int = 0) -> Evaluation:
         t0 = time.perf_counter()

@@ -41,7 +41,8 @@ DEVICES = ("cpu", "cuda")
 
 def train(arch: Architecture, dataset: Any, protocol: Protocol, *, epochs: int | None = None,
           seed: int = 0, device: str = "cpu", keep_model: bool = False,
-          on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
+          on_epoch: Callable[[dict[str, float]], None] | None = None,
+          curves: bool = False) -> TrainResult:
     """Build ``arch``'s network for ``dataset`` and train it under ``protocol``.
 
     ``dataset`` is an :class:`~naslab.data.ImageDataset` already shaped for the protocol.
@@ -50,7 +51,7 @@ def train(arch: Architecture, dataset: Any, protocol: Protocol, *, epochs: int |
     from naslab.estimators._train_loop import train as _train
 
     return _train(arch, dataset, protocol, epochs=epochs, seed=seed, device=device,
-                  keep_model=keep_model, on_epoch=on_epoch)
+                  keep_model=keep_model, on_epoch=on_epoch, curves=curves)
 
 
 @register("estimator", "train", aliases=("training",))
@@ -74,6 +75,8 @@ class TrainingEstimator(Estimator):
         CPU protocols train as fast on one thread, parallel executors run one worker per core,
         and an oversubscribed multi-threaded torch can be many times slower; None = torch's
         default). Restored after each evaluation.
+    curves: also measure validation accuracy / loss after every epoch (in ``info["history"]``;
+        the final metrics are unchanged; used by ``naslab bench build``).
 
     Metrics: ``train_acc``, ``train_loss`` (running over the last epoch), ``val_acc``,
     ``val_loss``, ``test_acc``, ``test_loss`` (eval mode, percent / mean cross-entropy),
@@ -86,7 +89,7 @@ class TrainingEstimator(Estimator):
                  val_fraction: float = 0.2, test_fraction: float = 0.2,
                  n_train: int | None = None, n_val: int | None = None,
                  n_test: int | None = None, num_threads: int | None = 1,
-                 **overrides: Any) -> None:
+                 curves: bool = False, **overrides: Any) -> None:
         from naslab import registry
 
         self.dataset_name = getattr(registry.get("dataset", dataset), "registry_name", dataset)
@@ -96,6 +99,9 @@ class TrainingEstimator(Estimator):
         self.split_seed = check_int("split_seed", split_seed, minimum=0)
         self.num_threads = None if num_threads is None else check_int("num_threads", num_threads,
                                                                        minimum=1)
+        if not isinstance(curves, bool):
+            raise ConfigError(f"curves must be true or false, got {curves!r}")
+        self.curves = curves
         self.data_kw: dict[str, Any] = {"val_fraction": val_fraction,
                                         "test_fraction": test_fraction, "n_train": n_train,
                                         "n_val": n_val, "n_test": n_test}
@@ -153,7 +159,7 @@ class TrainingEstimator(Estimator):
             torch.set_num_threads(self.num_threads)
         try:
             res = train(arch, self.data, self.protocol, epochs=epochs, seed=seed,
-                        device=self.device)
+                        device=self.device, curves=self.curves)
         finally:
             torch.set_num_threads(threads)
         info = {"protocol": self.protocol.name, "protocol_hash": self.protocol.hash,

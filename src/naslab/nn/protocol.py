@@ -39,7 +39,7 @@ __all__ = ["Protocol", "PROTOCOLS", "get_protocol", "load_protocol_file", "lr_at
            "AUGMENTS", "SCHEDULES", "ANNEALS"]
 
 AUGMENTS = ("none", "crop", "flip", "crop_flip")
-SCHEDULES = ("cosine", "constant")
+SCHEDULES = ("cosine", "constant", "cosine_iter")
 ANNEALS = ("fidelity", "full")
 
 
@@ -220,6 +220,9 @@ def lr_at(protocol: Protocol, epoch: int, iter_frac: float, total: int) -> float
     epoch: ``lr_min + (lr - lr_min) * (1 + cos(pi * e / T)) / 2`` with ``e`` the epoch after
     warm-up and ``T = total - warmup_epochs`` (NB201 uses ``T = total``; equal without warm-up).
     The last epoch of a 200-epoch run thus trains at 6e-6, not 0, exactly as NB201.
+    ``schedule="cosine_iter"`` anneals per iteration instead (``e`` = epochs after warm-up
+    including the fraction of this one), so a short run ends near ``lr_min`` too: stepped per
+    epoch, the last of 3 epochs would train at a quarter of ``lr``.
     """
     p = protocol
     if p.warmup_epochs and epoch < p.warmup_epochs:
@@ -229,6 +232,8 @@ def lr_at(protocol: Protocol, epoch: int, iter_frac: float, total: int) -> float
     if epoch >= total:
         return p.lr_min
     e, T = epoch - p.warmup_epochs, max(total - p.warmup_epochs, 1)
+    if p.schedule == "cosine_iter":
+        return p.lr_min + (p.lr - p.lr_min) * 0.5 * (1.0 + math.cos(math.pi * (e + iter_frac) / T))
     return p.lr_min + (p.lr - p.lr_min) * 0.5 * (1.0 + math.cos(math.pi * e / T))
 
 

@@ -26,6 +26,18 @@ def torch_session(seed: int, num_threads: int | None) -> Iterator[torch.Generato
                 torch.set_num_threads(prev)
 
 
+def check_device(device: object) -> str:
+    """``device`` if it is ``cpu`` or an available ``cuda[:N]``; ConfigError otherwise."""
+    from naslab.errors import ConfigError
+
+    if not isinstance(device, str) or device.split(":")[0] not in ("cpu", "cuda"):
+        raise ConfigError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but torch sees no CUDA device "
+                          f"(torch {torch.__version__}); use device='cpu'")
+    return device
+
+
 def pairwise_rank_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean logistic loss over all ordered pairs with different targets:
     ``log(1 + exp(-(p_i - p_j)))`` for every pair with ``y_i > y_j``."""

@@ -146,14 +146,14 @@ def _check_archs(archs: Any, what: str, allow_empty: bool = False) -> list[Archi
 class EncodedPredictor(Predictor):
     """A predictor on a flat encoding (:func:`naslab.predictors.encodings.encode`).
 
-    Subclasses keep the arguments ``encoding``, ``zc_proxies``, ``zc_params`` and ``seed`` and
-    implement ``_fit_x(X, y)`` / ``_predict_x(X)`` on float32 matrices.
+    Subclasses keep the arguments ``encoding``, ``zc_proxies``, ``zc_params`` (and ``seed``
+    when their fit draws random numbers) and implement ``_fit_x(X, y)`` / ``_predict_x(X)`` on
+    float32 matrices.
     """
 
     encoding: str
     zc_proxies: Sequence[str]
     zc_params: dict[str, Any] | None
-    seed: int
 
     def _check_params(self) -> None:
         from naslab.predictors.encodings import parse_kind
@@ -162,7 +162,9 @@ class EncodedPredictor(Predictor):
         if ("zc" in parts) != bool(self.zc_proxies):
             raise ConfigError("encoding includes 'zc' exactly when zc_proxies is given; got "
                               f"encoding={self.encoding!r}, zc_proxies={self.zc_proxies!r}")
-        check_int("seed", self.seed, minimum=0)
+        params = self.get_params()
+        if "seed" in params:
+            check_int("seed", params["seed"], minimum=0)
 
     def _features(self, archs: Sequence[Architecture]) -> np.ndarray:
         from naslab.predictors.encodings import encode

@@ -153,6 +153,9 @@ class GCNPredictor(Predictor):
             raise ConfigError(f"zc_proxies must be a list of proxy names, got {self.zc_proxies!r}")
         if self.num_threads is not None:
             check_int("num_threads", self.num_threads, minimum=1)
+        from naslab.predictors._torch import check_device
+
+        check_device(self.device)
 
     def _tensors(self, archs: list[Architecture]) -> tuple[Any, Any, Any, Any, Any]:
         import torch

@@ -26,17 +26,18 @@ class GPPredictor(EncodedPredictor):
     Parameters
     ----------
     kernel: ``matern`` or ``rbf``. encoding: flat encoding (default ``path+onehot``).
-    zc_proxies, zc_params: zero-cost features. seed: optimiser seed (unused without restarts).
+    zc_proxies, zc_params: zero-cost features.
+
+    No ``seed``: the fit has nothing random in it (a seed would change no prediction); the
+    predictor-guided strategies and the harness seed only predictors that take one.
     """
 
     def __init__(self, kernel: str = "matern", encoding: str = "path+onehot",
-                 zc_proxies: Sequence[str] = (), zc_params: dict[str, Any] | None = None,
-                 seed: int = 0) -> None:
+                 zc_proxies: Sequence[str] = (), zc_params: dict[str, Any] | None = None) -> None:
         self.kernel = kernel
         self.encoding = encoding
         self.zc_proxies = zc_proxies
         self.zc_params = zc_params
-        self.seed = seed
 
     def has_std(self) -> bool:
         return True
@@ -58,8 +59,8 @@ class GPPredictor(EncodedPredictor):
              + WhiteKernel(0.1, noise_level_bounds=(1e-6, 1e1)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model_ = GaussianProcessRegressor(k, n_restarts_optimizer=0, normalize_y=False,
-                                                   random_state=int(self.seed)).fit(X, ys)
+            self.model_ = GaussianProcessRegressor(k, n_restarts_optimizer=0,
+                                                   normalize_y=False).fit(X, ys)
         # posterior of the latent function: the same model without the white-noise term
         self.noise_ = float(self.model_.kernel_.k2.noise_level)
 

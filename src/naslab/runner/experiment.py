@@ -262,6 +262,7 @@ class Experiment:
         seed = check_int("seed", seed, minimum=0)
         if not isinstance(termination, Termination):
             raise ConfigError(f"termination must be a Termination rule, got {termination!r}")
+        space = estimator.search_space(space)  # a benchmark of sampled archs: those archs
         estimator.check_space(space)
         self.space, self.strategy, self.estimator = space, strategy, estimator
         self.objectives, self.termination = objectives, termination

@@ -19,19 +19,21 @@ class Reinforce(Strategy):
 
     This is NB201's REINFORCE baseline: the policy's logits (initialised near zero) are updated
     after every result with Adam on ``-(r - b) log p(arch) - entropy_weight * H(p)``, where ``r``
-    is the objective scaled by ``reward_scale`` (accuracy in percent / 100) and ``b`` an
-    exponential moving average of past rewards (momentum ``baseline_momentum``). The policy
+    is the objective (as a number to maximise, in its own units: accuracy in percent) and ``b``
+    an exponential moving average of past rewards (momentum ``baseline_momentum``). Adam's
+    steps do not change when the loss is multiplied by a constant, so a reward scale would
+    change nothing but the balance with the entropy bonus, which ``entropy_weight`` (per unit
+    of the objective) sets alone; there is no separate scale parameter. The policy
     has one softmax per declared decision of the space (``space.decisions``, e.g. one per
     cell edge over its candidate ops); it needs a space declared as a fixed vector of
     categorical decisions. Pure numpy: tabular searches never import torch.
     """
 
     def __init__(self, learning_rate: float = 0.01, baseline_momentum: float = 0.9,
-                 entropy_weight: float = 0.0, reward_scale: float = 0.01) -> None:
+                 entropy_weight: float = 0.0) -> None:
         self.learning_rate = learning_rate
         self.baseline_momentum = baseline_momentum
         self.entropy_weight = entropy_weight
-        self.reward_scale = reward_scale
 
     def _setup(self) -> None:
         if not self.learning_rate > 0:
@@ -73,7 +75,7 @@ class Reinforce(Strategy):
         return out
 
     def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
-        r = self.objective.score(evaluation) * self.reward_scale
+        r = self.objective.score(evaluation)
         if self.baseline is None:
             self.baseline = r
         adv = r - self.baseline
