@@ -2,7 +2,7 @@
 never a run that ignores a bound. Named cases from issue 15, then a property-based fuzz over
 arch strings, numeric options, compare configs, protocol files and storage files.
 
-The fuzz runs ``NASLAB_FUZZ_EXAMPLES`` examples per property (default 25: seconds in CI);
+The fuzz runs ``NASLAB_FUZZ_EXAMPLES`` examples per property (default 10: seconds in CI);
 ``benchmarks/fuzz.py`` runs the same properties with thousands.
 """
 
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from naslab.cli.main import main
 
-EXAMPLES = int(os.environ.get("NASLAB_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("NASLAB_FUZZ_EXAMPLES", "10"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
