@@ -559,6 +559,9 @@ class SQLiteStorage(Storage):
             if row is not None:
                 self._take_lease(c, exp_id, row[2])
                 old = self._loads(row[0], f"the config of experiment {exp_id!r}")
+                if not isinstance(old, dict):
+                    raise self._damaged(f"the config of experiment {exp_id!r} is not a JSON "
+                                        f"object", "opening the experiment")
                 check_same_experiment(exp_id, old, config, row[1], kind)
                 c.execute("UPDATE experiments SET status='running', updated=? WHERE id=?",
                           (time.time(), exp_id))
