@@ -40,6 +40,12 @@ class StorageError(NaslabError):
     """A storage file that cannot be opened or an experiment id that does not exist."""
 
 
+class NaslabNotice(UserWarning):
+    """Not an error, but something the user should be told (one line), e.g. that data come
+    from a fallback source. Issued with :func:`warnings.warn`; the CLI prints it as
+    ``note: ...`` on stderr."""
+
+
 def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Candidates that look like ``name`` (case-insensitive), best first."""
     cands = list(candidates)
@@ -133,3 +139,99 @@ def check_float(name: str, value: object, *, minimum: float | None = None,
             (maximum is not None and v > maximum):
         raise ConfigError(f"{name} must be {what}, got {v:g}")
     return v
+
+
+# ------------------------------------------------------------------------------------------
+# limits: what one command may ask for (a mistyped 1e30 must not run for ever)
+
+#: name -> (environment variable that raises it, default, what it counts)
+LIMITS: dict[str, tuple[str, float, str]] = {
+    "trials": ("NASLAB_MAX_TRIALS", 100_000, "trials per run"),
+    "seeds": ("NASLAB_MAX_SEEDS", 10_000, "seeds per comparison"),
+    "simulated_hours": ("NASLAB_MAX_SIMULATED_HOURS", 1e6, "simulated hours per run"),
+    "wall_s": ("NASLAB_MAX_WALL_S", 1e7, "wall-clock seconds per run"),
+}
+
+
+def limit(name: str) -> float:
+    """The limit ``name`` of :data:`LIMITS` in effect: its environment variable when set to a
+    positive number, else the default."""
+    import os
+
+    env, default, _ = LIMITS[name]
+    raw = os.environ.get(env)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        v = float(raw)
+    except ValueError:
+        raise ConfigError(f"${env} must be a positive number, got {raw!r}") from None
+    if not v > 0 or v != v or v == float("inf"):
+        raise ConfigError(f"${env} must be a positive finite number, got {raw!r}")
+    return v
+
+
+def limit_note(name: str) -> str:
+    """``naslab's limit of 100,000 trials per run; set NASLAB_MAX_TRIALS to raise it``."""
+    env, _, what = LIMITS[name]
+    v = limit(name)
+    shown = f"{int(v):,}" if v == int(v) else f"{v:g}"
+    return f"naslab's limit of {shown} {what}; set {env} to raise it"
+
+
+def check_limit(name: str, value: float, what: str) -> None:
+    """Refuse ``value`` above the limit ``name``: the message names the input (``what``), the
+    limit and the environment variable that raises it."""
+    lim = limit(name)
+    if value > lim:
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:g}"
+        raise ConfigError(f"{what} is {shown}, above {limit_note(name)}")
+
+
+# ------------------------------------------------------------------------------------------
+# text files given by the user (configs, protocols)
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"),
+         (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def read_text_file(path: object, what: str) -> str:
+    """The text of a configuration file the user named (``what`` says which, for messages).
+
+    UTF-8 (with or without a byte-order mark) and UTF-16/32 with a byte-order mark are read;
+    anything else — a binary file, UTF-16 without a mark, a directory, a missing file — is a
+    ConfigError that names the file, what was found and what to do."""
+    from pathlib import Path
+
+    p = Path(str(path))
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {str(p)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} {str(p)!r} is a directory, not a file") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} {str(p)!r} cannot be read: {exc.strerror or exc}") from None
+    fix = "save it as a UTF-8 text file (YAML or JSON)"
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{what} {str(p)!r} starts with a {enc} byte-order mark but "
+                                  f"is not {enc} text (bad bytes at offset {exc.start}); "
+                                  f"{fix}") from None
+            break
+    else:
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            raise ConfigError(f"{what} {str(p)!r} is not a text file (a NUL byte at offset "
+                              f"{nul}: binary data, or UTF-16 without a byte-order mark); {fix}")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{what} {str(p)!r} is not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                              f"at offset {exc.start}); {fix}") from None
+    if "\x00" in text:
+        raise ConfigError(f"{what} {str(p)!r} holds a NUL character; {fix}")
+    return text

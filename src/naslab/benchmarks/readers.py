@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +76,18 @@ def check_order(path: Path, header: dict[str, int], body: list[list[str]], arch_
             )
 
 
+#: documented ranges of benchmark columns: (low, high, low_open, what the values are)
+PERCENT = (0.0, 100.0, False, "an accuracy in percent, in [0, 100]")
+POSITIVE = (0.0, float("inf"), True, "a positive number")
+
+
 def floats(path: Path, body: list[list[str]], col: int, name: str, *, fix: str,
-           allow_empty: bool = False) -> np.ndarray:
+           allow_empty: bool = False,
+           valid: tuple[float, float, bool, str] | None = None) -> np.ndarray:
     """Column ``col`` (named ``name`` in messages) of ``body`` as float64; empty cells are NaN
-    when ``allow_empty``, an error otherwise."""
+    when ``allow_empty``, an error otherwise. Every value must be finite and, with ``valid``
+    (e.g. :data:`PERCENT`, :data:`POSITIVE`), within that documented range; a value outside
+    is a DataError naming the file, line and column."""
     out = np.empty(len(body), dtype=np.float64)
     for i, row in enumerate(body):
         s = row[col] if col < len(row) else ""
@@ -91,7 +99,38 @@ def floats(path: Path, body: list[list[str]], col: int, name: str, *, fix: str,
         except ValueError:
             raise DataError(f"{path} line {i + 2}, column {name}: expected a number, got {s!r}. "
                             f"To fix: {fix}.") from None
+    bad = ~np.isfinite(out)
+    if allow_empty:
+        bad &= ~np.array([(row[col] if col < len(row) else "") == "" for row in body])
+    if valid is not None:
+        lo, hi, lo_open, what = valid
+        with np.errstate(invalid="ignore"):
+            bad |= (out < lo) | (out > hi) | ((out == lo) if lo_open else False)
+    if bad.any():
+        i = int(np.argmax(bad))
+        what = valid[3] if valid is not None else "a finite number"
+        raise DataError(f"{path} line {i + 2}, column {name}: {body[i][col]!r} is not {what} "
+                        f"({int(bad.sum())} such value(s) in this column); the file is damaged "
+                        f"or not the expected one. To fix: {fix}.")
     return out
+
+
+def check_values(where: str, values: np.ndarray, name: str,
+                 valid: tuple[float, float, bool, str], *, fix: str,
+                 label_of: Callable[[int], str] | None = None) -> None:
+    """Every non-NaN value of ``values`` (one row per arch, official order) within ``valid``;
+    the message names ``where`` (the file), the arch (``label_of(i)``, default ``arch #i``)
+    and ``name``."""
+    lo, hi, lo_open, what = valid
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(v) | (v < lo) | (v > hi) | ((v == lo) if lo_open else False)
+    if bad.any():
+        i = int(np.argmax(bad.reshape(len(v), -1).any(axis=1))) if v.ndim > 1 else int(np.argmax(bad))
+        label = label_of(i) if label_of is not None else f"arch #{i}"
+        row = v[i] if v.ndim == 1 else v[i][bad[i]][0]
+        raise DataError(f"{where}: {label}, {name}: {float(row)!r} is not {what} ({int(bad.sum())} such "
+                        f"value(s)); the file is damaged or not the expected one. To fix: {fix}.")
 
 
 def check_runs(runs: np.ndarray, *, what: str, path: Any, fix: str) -> np.ndarray:

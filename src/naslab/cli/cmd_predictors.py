@@ -69,9 +69,13 @@ def evaluate(
     (mean over training runs), precision@top-10 %, tau against one run's validation accuracy
     and against test accuracy, fit and query time: mean (± std) over seeds.
     """
-    from naslab.predictors.evaluate import evaluate_predictors
+    from naslab.predictors.evaluate import check_output_file, evaluate_predictors
 
     check_output(output, ("text", "json", "markdown"))
+    if plot is not None:
+        check_output_file(plot, "--plot", plot=True)
+    if json_out is not None:
+        check_output_file(json_out, "--json")
     names = [str(p) for p in parse_list(predictors, "--predictors")]
     sizes = [check_int("--train-sizes", v) for v in parse_list(train_sizes, "--train-sizes")]
     params = _predictor_params(param, names)

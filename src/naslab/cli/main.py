@@ -15,7 +15,7 @@ from typing import Any, Optional
 import typer
 
 from naslab.benchmarks import DEFAULT_BENCHMARK
-from naslab.errors import ConfigError, NaslabError
+from naslab.errors import ConfigError, NaslabError, check_float, check_int, check_limit
 from naslab.spaces import DEFAULT_SPACE
 
 app = typer.Typer(
@@ -86,6 +86,23 @@ def check_output(output: str, choices: tuple[str, ...] = ("text", "json")) -> st
         listing = ", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else quoted[0]
         raise ConfigError(f"--output must be {listing}, got {output!r}")
     return output
+
+
+def check_budget(budget: int | None, max_simulated_hours: float | None,
+                 max_wall_s: float | None) -> None:
+    """``--budget``, ``--max-simulated-hours`` and ``--max-wall-s``: positive, finite and within
+    naslab's limits (checked before anything is loaded)."""
+    if budget is not None:
+        check_int("max trials (budget)", budget, minimum=1, expected=">= 1")
+        check_limit("trials", budget, "--budget")
+    if max_simulated_hours is not None:
+        check_float("--max-simulated-hours", max_simulated_hours, minimum=0, strict_min=True,
+                    finite=True, expected="a positive finite number")
+        check_limit("simulated_hours", max_simulated_hours, "--max-simulated-hours")
+    if max_wall_s is not None:
+        check_float("--max-wall-s", max_wall_s, minimum=0, strict_min=True, finite=True,
+                    expected="a positive finite number")
+        check_limit("wall_s", max_wall_s, "--max-wall-s")
 
 
 def duration(seconds: float) -> str:
@@ -217,6 +234,7 @@ def search(
     else:
         if budget is None and max_simulated_hours is None and max_wall_s is None:
             budget = 150
+        check_budget(budget, max_simulated_hours, max_wall_s)
         term = make_termination(
             budget, None if max_simulated_hours is None else max_simulated_hours * 3600.0,
             max_wall_s, over_budget=over_budget or "keep")
@@ -320,6 +338,8 @@ def _print_summary(result: Any, storage_path: Path) -> None:
         + (f", {d['resumed_trials']} recorded earlier" if d["resumed_trials"] else "") + ")",
         f"search cost    {duration(d['simulated_cost_s'])} simulated, {d['wall_s']:.2f} s wall",
     ]
+    if d.get("note"):
+        lines.append(f"note           {d['note']}")
     if "constraints" in d:
         lines.append(f"constraints    {', '.join(d['constraints'])}  ({d['infeasible_trials']} "
                      f"infeasible trials; the best arch is the best feasible one)")
@@ -351,39 +371,67 @@ def _name_of(config: dict[str, Any]) -> str:
 def runs(storage: Path = typer.Option(Path("naslab.db"), help=STORAGE_HELP),
          output: str = typer.Option("text", help="text | json")) -> None:
     """List the experiments in a storage file."""
-    from naslab.estimators.base import Objectives
     from naslab.runner import SQLiteStorage
+    from naslab.runner.storage import DamagedStorageError
 
     store = SQLiteStorage(storage, readonly=True)
+    try:
+        infos: dict[str, Any] | None = {e.id: e for e in store.experiments()}
+    except DamagedStorageError:
+        infos = None  # list what can still be read, experiment by experiment
     rows = []
-    for e in store.experiments():
-        cols = store.trial_columns(e.id, ("incumbent_objective", "incumbent_test", "front"))
-        n = len(cols["front"])
-        est = e.config.get("estimator") or {}
-        target = est.get("benchmark") or est.get("estimator") or e.config.get("dataset")
-        if e.kind == "oneshot":  # the data the method trained on (the estimator only scores)
-            target = (e.config.get("dataset") or {}).get("dataset")
-        row: dict[str, Any] = {
-            "id": e.id, "status": e.status, "strategy": _name_of(e.config), "target": target,
-            "seed": e.config.get("seed"), "trials": e.n_trials,
-            "best_val": cols["incumbent_objective"][-1] if n else None,
-            "best_test": cols["incumbent_test"][-1] if n else None,
-            "kind": e.kind,
-        }
-        obj = Objectives.from_describe(e.config.get("objective"))
-        if obj.is_multi:
-            row["objectives"] = [o.metric for o in obj]
-            row["front"] = len(cols["front"][-1] or []) if n else 0
-        if e.kind == "oneshot":  # trials = the derived archs scored; epochs = the trace
-            row["epochs"] = len(store.records(e.id, "oneshot_epoch"))
-        rows.append(row)
+    damaged: list[str] = []
+    last_error: Exception | None = None
+    for exp_id in list(infos) if infos is not None else store.experiment_ids():
+        try:
+            rows.append(_runs_row(store, infos[exp_id] if infos else store.experiment(exp_id)))
+        except DamagedStorageError as exc:
+            damaged.append(exp_id)
+            last_error = exc
+            rows.append({"id": exp_id, "status": "damaged", "strategy": "?", "target": None,
+                         "seed": None, "trials": None, "best_val": None, "best_test": None,
+                         "kind": "search"})
     store.close()
     if output == "json":
         typer.echo(json.dumps(rows))
-        return
-    if not rows:
+    elif not rows:
         typer.echo(f"no experiments in {storage}")
-        return
+    else:
+        _print_runs(rows)
+    if damaged:
+        raise DamagedStorageError(
+            f"{len(damaged)} of the {len(rows)} experiments in {str(storage)!r} cannot be read "
+            f"(listed as damaged: {', '.join(damaged[:5])}{' ...' if len(damaged) > 5 else ''}); "
+            f"the others are intact. {last_error}")
+
+
+def _runs_row(store: Any, e: Any) -> dict[str, Any]:
+    """One experiment of `naslab runs`."""
+    from naslab.estimators.base import Objectives
+
+    cols = store.trial_columns(e.id, ("incumbent_objective", "incumbent_test", "front"))
+    n = len(cols["front"])
+    est = e.config.get("estimator") or {}
+    target = est.get("benchmark") or est.get("estimator") or e.config.get("dataset")
+    if e.kind == "oneshot":  # the data the method trained on (the estimator only scores)
+        target = (e.config.get("dataset") or {}).get("dataset")
+    row: dict[str, Any] = {
+        "id": e.id, "status": e.status, "strategy": _name_of(e.config), "target": target,
+        "seed": e.config.get("seed"), "trials": e.n_trials,
+        "best_val": cols["incumbent_objective"][-1] if n else None,
+        "best_test": cols["incumbent_test"][-1] if n else None,
+        "kind": e.kind,
+    }
+    obj = Objectives.from_describe(e.config.get("objective"))
+    if obj.is_multi:
+        row["objectives"] = [o.metric for o in obj]
+        row["front"] = len(cols["front"][-1] or []) if n else 0
+    if e.kind == "oneshot":  # trials = the derived archs scored; epochs = the trace
+        row["epochs"] = len(store.records(e.id, "oneshot_epoch"))
+    return row
+
+
+def _print_runs(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     kinds = any(r["kind"] != "search" for r in rows)
@@ -537,12 +585,40 @@ def main(argv: list[str] | None = None) -> None:
 
     Usage errors (unknown option, value of the wrong type) are click's: also exit 2.
     """
+    import warnings
+
     _load_command_modules()
-    try:
-        app(args=argv, prog_name="naslab")
-    except NaslabError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        raise SystemExit(2) from None
+    with warnings.catch_warnings():
+        _print_notices()
+        try:
+            app(args=argv, prog_name="naslab")
+        except NaslabError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            raise SystemExit(2) from None
+
+
+def _print_notices() -> None:
+    """Print each distinct :class:`~naslab.errors.NaslabNotice` once, as ``note: ...`` on
+    stderr (call inside ``warnings.catch_warnings()``, which restores the handler)."""
+    import warnings
+
+    from naslab.errors import NaslabNotice
+
+    shown: set[str] = set()
+    other = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if not issubclass(category, NaslabNotice):
+            other(message, category, filename, lineno, file, line)
+            return
+        text = str(message)
+        if text not in shown:
+            shown.add(text)
+            sys.stderr.write(f"note: {text}\n")
+
+    warnings.showwarning = show
+    warnings.simplefilter("always", NaslabNotice)
 
 
 if __name__ == "__main__":  # pragma: no cover - use the canonical module, not __main__'s copy

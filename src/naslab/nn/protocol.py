@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from naslab.errors import ConfigError, check_float, check_int, did_you_mean
+from naslab.errors import ConfigError, check_float, check_int, did_you_mean, read_text_file
 
 __all__ = ["Protocol", "PROTOCOLS", "get_protocol", "load_protocol_file", "lr_at", "TrainResult",
            "AUGMENTS", "SCHEDULES", "ANNEALS"]
@@ -206,14 +206,21 @@ def load_protocol_file(path: str | Path) -> Protocol:
     """A protocol from a YAML/JSON file holding a ``name`` plus overrides or all fields."""
     import yaml
 
+    text = read_text_file(path, "protocol file")
     try:
-        d = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read protocol file {path}: {exc}") from None
+        d = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"protocol file {str(path)!r} is not valid YAML: {exc}") from None
     if not isinstance(d, dict) or "name" not in d:
         raise ConfigError(f"protocol file {path} must hold a mapping with a 'name' key")
     d = dict(d)
     name = d.pop("name")
+    if not isinstance(name, str):
+        raise ConfigError(f"protocol file {str(path)!r}: 'name' must be a protocol name (one of "
+                          f"{', '.join(PROTOCOLS)}) or a new name, got {name!r}")
+    if not all(isinstance(k, str) for k in d):
+        raise ConfigError(f"protocol file {str(path)!r}: every key must be a field name, got "
+                          f"{[k for k in d if not isinstance(k, str)]!r}")
     d.pop("hash", None)
     d.pop("overrides", None)
     if name in PROTOCOLS:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from naslab.errors import ConfigError
+from naslab.errors import ConfigError, check_limit
 from naslab.predictors.base import Predictor
 from naslab.seeding import derive_seed
 from naslab.spaces.base import Architecture, SearchSpace
@@ -102,6 +102,7 @@ class PredictorEvaluation:
     def plot(self, path: str, title: str | None = None, dpi: int = 120) -> None:
         """Kendall tau, precision@10 % and fit time against training size, one line per
         predictor (mean ± std over seeds), written to ``path`` (PNG/PDF/SVG)."""
+        check_output_file(path, "plot file", plot=True)
         import matplotlib
 
         matplotlib.use("Agg")
@@ -131,6 +132,40 @@ class PredictorEvaluation:
         fig.tight_layout()
         fig.savefig(path, dpi=dpi)
         plt.close(fig)
+
+
+def check_output_file(path: str | Any, what: str, *, plot: bool = False) -> None:
+    """Refuse, before any work, an output file that cannot be written: a directory, a folder
+    that does not exist or cannot be written, or (``plot=True``) an image format matplotlib
+    cannot write (``x.foo``)."""
+    import os
+    from pathlib import Path
+
+    p = Path(str(path))
+    if p.is_dir():
+        raise ConfigError(f"{what} {str(p)!r} is a directory; give a file name")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError(f"{what} {str(p)!r}: folder {str(parent)!r} does not exist; create it "
+                          f"first or write elsewhere")
+    if not os.access(parent, os.W_OK):
+        raise ConfigError(f"{what} {str(p)!r}: folder {str(parent)!r} is not writable")
+    if plot:
+        formats = plot_formats()
+        ext = p.suffix.lower().lstrip(".")
+        if ext not in formats:
+            raise ConfigError(f"{what} {str(p)!r}: the file name must end in an image format "
+                              f"matplotlib writes ({', '.join('.' + f for f in formats)}), got "
+                              f"{('.' + ext) if ext else 'no extension'}")
+
+
+def plot_formats() -> list[str]:
+    """The image formats (file extensions) matplotlib can write here."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise ConfigError("plots need matplotlib: pip install 'naslab[plot]'") from None
+    return sorted(FigureCanvasBase.get_supported_filetypes())
 
 
 def _rows(source: Any) -> tuple[SearchSpace, list[Architecture]]:
@@ -263,8 +298,12 @@ def evaluate_predictors(
     sizes = sorted({check_int("train size", n, minimum=2) for n in train_sizes})
     if not sizes:
         raise ConfigError("train_sizes must name at least one training size")
-    seed_list = list(range(check_int("seeds", seeds, minimum=1))) if isinstance(seeds, int) \
-        else [check_int("seed", s, minimum=0) for s in seeds]
+    if isinstance(seeds, int):
+        check_limit("seeds", check_int("seeds", seeds, minimum=1), "the number of seeds")
+        seed_list = list(range(seeds))
+    else:
+        seed_list = [check_int("seed", s, minimum=0) for s in seeds]
+        check_limit("seeds", len(seed_list), "the number of seeds")
     test_size = check_int("test_size", test_size, minimum=2)
     if train_label not in LABELS:
         raise ConfigError(f"train_label must be one of {', '.join(LABELS)}, got {train_label!r}")

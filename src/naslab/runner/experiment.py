@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from naslab.errors import ConfigError, NaslabError, StorageError, check_int
+from naslab.errors import ConfigError, NaslabError, StorageError, check_int, limit, limit_note
 from naslab.estimators.base import (
     Constraint,
     Cost,
@@ -30,7 +30,7 @@ from naslab.runner.storage import InMemoryStorage, Storage, TrialStore, _canon
 from naslab.runner.termination import Progress, Termination, prefix_length
 from naslab.seeding import derive_seed
 from naslab.spaces.base import Architecture, SearchSpace
-from naslab.strategies.base import Strategy, Suggestion
+from naslab.strategies.base import Strategy, Suggestion, Told
 
 
 @dataclass
@@ -50,6 +50,8 @@ class RunResult:
     #: evaluations dropped unrecorded because their cost would exceed the budget (the
     #: ``over_budget="discard"`` rule; 0 or 1 with a serial executor)
     discarded: int = 0
+    #: why the run stopped before its budget, when a limit of naslab's stopped it
+    note: str | None = None
 
     def __post_init__(self) -> None:
         self.objectives = as_objectives(self.objectives)
@@ -149,6 +151,8 @@ class RunResult:
         }
         if self.discarded:
             d["discarded_trials"] = self.discarded
+        if self.note:
+            d["note"] = self.note
         obj = self.objectives
         if obj.constraints:
             d["constraints"] = [str(c) for c in obj.constraints]
@@ -294,6 +298,8 @@ class _RunState:
     #: results dropped because their cost would exceed the budget (``over_budget="discard"``);
     #: after the first, the run asks nothing more
     discarded: int = 0
+    #: set when the run stopped at naslab's trial limit before its own budget was met
+    note: str | None = None
 
     def wall(self) -> float:
         """Wall time of the run over all its sessions."""
@@ -353,6 +359,9 @@ class Experiment:
         self.id = experiment_id or default_experiment_id(self.config)
         self.meta = dict(meta or {})
         self._max_fid = getattr(estimator, "max_fidelity", None)
+        #: every run stops at naslab's trial limit, whatever its budget (a cost budget alone
+        #: might never be met: answers reused from the run's record cost nothing)
+        self._trial_cap = int(limit("trials"))
         strategy.bind_fidelities(getattr(estimator, "fidelities", None), self._max_fid)
         strategy.setup(space, self.objectives, seed=seed)  # validates hyper-parameters early
 
@@ -365,35 +374,43 @@ class Experiment:
     def run(self, on_trial: Callable[[TrialRecord], None] | None = None) -> RunResult:
         """Run (or resume) until the termination rule says stop; returns the result."""
         self._open()
-        recorded = self.storage.trials(self.id)
-        state, cut = self._replay(recorded)
-        if cut:  # a smaller budget than what is recorded: report that prefix
-            return self._result(state.trials, len(state.trials),
-                                state.trials[-1].cum_wall_s if state.trials else 0.0, "finished")
-        resumed = len(state.trials)
-        pending = self._restore(state) if recorded else []
         ex = self.executor
-        ex.start(self.estimator)
-        for task in pending:
-            ex.submit(task)
-            state.inflight[task.ticket] = task
-        state.t0 = time.perf_counter()
-        status = "finished"
+        status = "failed"
         try:
+            recorded = self.storage.trials(self.id)
+            state, cut = self._replay(recorded)
+            if cut:  # a smaller budget than what is recorded: report that prefix
+                status = "finished"
+                return self._result(state.trials, len(state.trials),
+                                    state.trials[-1].cum_wall_s if state.trials else 0.0, status)
+            resumed = len(state.trials)
+            pending = self._restore(state) if recorded else []
+            ex.start(self.estimator)
+            for task in pending:
+                ex.submit(task)
+                state.inflight[task.ticket] = task
+            state.t0 = time.perf_counter()
             self._loop(state, on_trial)
+            status = "finished"
         except KeyboardInterrupt:
             status = "interrupted"
-            raise
-        except BaseException:
-            status = "failed"
             raise
         finally:
             if self._own_executor:
                 ex.shutdown()
-            self.storage.set_status(self.id, status)
-        result = self._result(state.trials, resumed, state.wall(), status)
+            self._set_status(status)
+        result = self._result(state.trials, resumed, state.wall(), status, state.note)
         result.discarded = state.discarded
         return result
+
+    def _set_status(self, status: str) -> None:
+        """Record how the session ended (which also gives the experiment's lease back). When
+        the session failed, a storage error here must not hide the error that ended it."""
+        try:
+            self.storage.set_status(self.id, status)
+        except StorageError:
+            if status == "finished":
+                raise
 
     def _open(self) -> None:
         """Open the experiment in storage (with this session's meta) and set the strategy up."""
@@ -447,7 +464,15 @@ class Experiment:
         if ckpt is None:
             raise StorageError(f"experiment {self.id!r} has trials but no checkpoint to resume "
                                f"from; start a new experiment id")
-        self.strategy.load_state_dict(ckpt["strategy"])
+        if "history" in ckpt:  # a small checkpoint: the rest is the run's record
+            if int(ckpt["history"]) != len(state.trials):
+                raise StorageError(
+                    f"the checkpoint of experiment {self.id!r} was taken after "
+                    f"{ckpt['history']} trials, but {len(state.trials)} are recorded; the "
+                    f"storage file was changed by hand: start a new experiment id")
+            self.strategy.load_history_state(ckpt["strategy"], told_history(state.trials))
+        else:
+            self.strategy.load_state_dict(ckpt["strategy"])
         rs = ckpt["runner"]
         state.n_asked, state.wall_before = int(rs["n_asked"]), float(rs["wall_s"])
         pending = []
@@ -457,23 +482,29 @@ class Experiment:
         return pending
 
     def _checkpoint(self, state: _RunState) -> dict[str, Any]:
-        """The strategy and runner state after the last recorded trial."""
-        return {
-            "strategy": self.strategy.state_dict(),
+        """The strategy and runner state after the last recorded trial: the strategy's small
+        ``history_state`` (the rest is rebuilt from the recorded trials: O(1) per trial) when
+        it has one, else its ``state_dict``."""
+        small = self.strategy.history_state()
+        out: dict[str, Any] = {
+            "strategy": self.strategy.state_dict() if small is None else small,
             "runner": {
                 "n_asked": state.n_asked,
                 "wall_s": state.wall(),
-                "pending": [[t.ticket, list(t.arch.to_json()["choices"]), t.fidelity, t.seed]
+                "pending": [[t.ticket, t.arch.to_json()["choices"], t.fidelity, t.seed]
                             for t in state.inflight.values()],
             },
         }
+        if small is not None:
+            out["history"] = len(state.trials)
+        return out
 
     def _loop(self, state: _RunState, on_trial: Callable[[TrialRecord], None] | None) -> None:
         """Ask, evaluate, record, tell, until the termination rule says stop."""
         term, ex = self.termination, self.executor
         while True:
             prog = Progress(len(state.trials), len(state.inflight), state.cum_sim, state.wall())
-            done = state.discarded > 0 or term.done(prog)
+            done = state.discarded > 0 or term.done(prog) or self._at_cap(state, prog)
             asked_any = False
             if not state.ready and not done:
                 asked_any = self._ask(state, prog)
@@ -508,14 +539,23 @@ class Experiment:
         prog = Progress(len(state.trials), 0, state.cum_sim, state.wall())
         return not self.termination.admits(prog, res.evaluation.cost.simulated_s)
 
+    def _at_cap(self, state: _RunState, prog: Progress) -> bool:
+        """Whether the run has reached naslab's trial limit (noted in the result)."""
+        if prog.n_trials + prog.n_pending < self._trial_cap:
+            return False
+        if state.note is None:
+            state.note = (f"stopped at {self._trial_cap:,} trials, before the budget "
+                          f"({self.termination.describe()}) was met: {limit_note('trials')}")
+        return True
+
     def _ask(self, state: _RunState, prog: Progress) -> bool:
         """Ask the strategy for as many proposals as there are free workers (and trials left);
         answer those already evaluated from the run's record, submit the others. True when the
         strategy proposed anything."""
         free = self.executor.max_workers - len(state.inflight)
         left = self.termination.trials_left(prog)
-        if left is not None:
-            free = min(free, left)
+        cap = self._trial_cap - prog.n_trials - prog.n_pending
+        free = min(free, cap if left is None else min(left, cap))
         if free <= 0:
             return False
         asked_any = False
@@ -612,11 +652,24 @@ class Experiment:
         bench = getattr(self.estimator, "bench", None)
         return getattr(bench, "test_unavailable_reason", "the estimator reports no test accuracy")
 
-    def _result(self, trials: list[TrialRecord], resumed: int, wall: float, status: str) -> RunResult:
+    def _result(self, trials: list[TrialRecord], resumed: int, wall: float, status: str,
+                note: str | None = None) -> RunResult:
         opt = self.estimator.optimum("test_acc")
         reason = self._test_unavailable()
         return RunResult(self.id, trials, self.objectives, opt, resumed, wall, status, reason,
-                         json.loads(_canon(self.config)))
+                         json.loads(_canon(self.config)), note=note)
+
+
+def told_history(trials: Sequence[TrialRecord]) -> list[Told]:
+    """What the runner told the strategy, trial by trial, rebuilt from the record: the
+    validation metrics, cost and fidelity of each complete trial, the error of a failed one."""
+    out = []
+    for t in trials:
+        if t.status == "complete":
+            out.append(Told(t.arch, Evaluation(t.metrics, t.cost, t.fidelity, t.info).without_test()))
+        else:
+            out.append(Told(t.arch, None, t.error or "failed"))
+    return out
 
 
 def load_result(storage: Storage, experiment_id: str) -> RunResult:

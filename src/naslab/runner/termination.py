@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from naslab.errors import ConfigError, check_float, check_int, did_you_mean
+from naslab.errors import ConfigError, check_float, check_int, check_limit, did_you_mean
 
 #: what happens to the trial that takes a run past a cost budget: ``keep`` (today's default: it
 #: is recorded, so the run may overshoot by one trial) or ``discard`` (NB201's search scripts:
@@ -59,6 +59,7 @@ class MaxTrials(Termination):
 
     def __init__(self, n: int) -> None:
         self.n = check_int("max trials (budget)", n, minimum=1, expected=">= 1")
+        check_limit("trials", self.n, "the trial budget")
 
     def done(self, p: Progress) -> bool:
         return p.n_trials + p.n_pending >= self.n
@@ -80,7 +81,9 @@ class MaxSimulatedSeconds(Termination):
     """
 
     def __init__(self, seconds: float, *, over_budget: str = "keep") -> None:
-        self.seconds = check_float("max simulated seconds", seconds, minimum=0, strict_min=True)
+        self.seconds = check_float("max simulated seconds", seconds, minimum=0, strict_min=True,
+                                   finite=True, expected="a positive finite number")
+        check_limit("simulated_hours", self.seconds / 3600.0, "the simulated-cost budget in hours")
         self.over_budget = check_over_budget(over_budget)
 
     def done(self, p: Progress) -> bool:
@@ -110,7 +113,9 @@ class MaxWallSeconds(Termination):
     """Stop once the run's wall time (over all resumed sessions) reaches ``seconds``."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = check_float("max wall seconds", seconds, minimum=0, strict_min=True)
+        self.seconds = check_float("max wall seconds", seconds, minimum=0, strict_min=True,
+                                   finite=True, expected="a positive finite number")
+        check_limit("wall_s", self.seconds, "the wall-clock budget in seconds")
 
     def done(self, p: Progress) -> bool:
         return p.wall_s >= self.seconds

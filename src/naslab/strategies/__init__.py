@@ -1,5 +1,5 @@
 """Ask/tell black-box strategies (random, evolution, local search, REINFORCE, ...)."""
 
-from naslab.strategies.base import Strategy, Suggestion
+from naslab.strategies.base import Strategy, Suggestion, Told
 
-__all__ = ["Strategy", "Suggestion"]
+__all__ = ["Strategy", "Suggestion", "Told"]

@@ -13,6 +13,7 @@ model it had from ``data[:fitted_on]`` with the same seed when it needs it again
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from naslab.errors import ConfigError, check_int
 from naslab.estimators.base import Evaluation
 from naslab.seeding import derive_seed
 from naslab.spaces.base import Architecture
-from naslab.strategies.base import Strategy
+from naslab.strategies.base import Strategy, Told
 
 DEDUP = ("canonical", "exact")
 
@@ -62,6 +63,9 @@ class PredictorGuided(Strategy):
         self._asked: list[Architecture] = []
         self._keys: set[Any] = set()
         self._queue: list[Architecture] = []
+        self._queue_json: tuple[Any, ...] = ()  # the queue as set (JSON), popped from the front
+        self._pending: dict[tuple[Any, ...], int] = {}  # asked, not yet told (by choices)
+        self._history_ok = True
         self._n_failed = 0
         self._fits = 0
         self._fitted_on = 0
@@ -104,6 +108,19 @@ class PredictorGuided(Strategy):
     def _mark(self, arch: Architecture) -> None:
         self._asked.append(arch)
         self._keys.add(self._key(arch))
+        self._pending[arch.choices] = self._pending.get(arch.choices, 0) + 1
+
+    def _unmark_pending(self, arch: Architecture) -> None:
+        k = self._pending.get(arch.choices)
+        if k is not None:
+            if k > 1:
+                self._pending[arch.choices] = k - 1
+            else:
+                del self._pending[arch.choices]
+
+    def _set_queue(self, archs: list[Architecture]) -> None:
+        self._queue = list(archs)
+        self._queue_json = tuple(self._arch_json(a) for a in self._queue)
 
     @property
     def n_pending(self) -> int:
@@ -155,7 +172,7 @@ class PredictorGuided(Strategy):
             model = self._refit()
         else:
             model = self.model()  # no new results (all pending): same model, new draws
-        self._queue = list(self._acquire(model, self.k))
+        self._set_queue(list(self._acquire(model, self.k)))
         if not self._queue:
             return self._random_unseen()
         return self._queue.pop(0)
@@ -166,9 +183,11 @@ class PredictorGuided(Strategy):
 
     def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
         self._data.append((arch, self.objective.score(evaluation)))
+        self._unmark_pending(arch)
 
     def tell_failed(self, arch: Architecture, error: str) -> None:
         self._n_failed += 1
+        self._unmark_pending(arch)
 
     # state --------------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -179,6 +198,8 @@ class PredictorGuided(Strategy):
             "n_failed": self._n_failed,
             "fits": self._fits,
             "fitted_on": self._fitted_on,
+            "pending": [[self._arch_json(Architecture(self.space.name, c)), k]
+                        for c, k in self._pending.items()],
         }
 
     def _load_state(self, state: dict[str, Any]) -> None:
@@ -186,7 +207,42 @@ class PredictorGuided(Strategy):
         self._asked = [self._arch_from(a) for a in state["asked"]]
         self._keys = {self._key(a) for a in self._asked}
         self._queue = [self._arch_from(a) for a in state["queue"]]
+        self._queue_json = tuple(state["queue"])
         self._n_failed = int(state["n_failed"])
+        self._fits = int(state["fits"])
+        self._fitted_on = int(state["fitted_on"])
+        self._model, self._model_key = None, None
+        if "pending" in state:
+            self._pending = {self._arch_from(c).choices: int(k) for c, k in state["pending"]}
+        else:  # a checkpoint of an older naslab: full checkpoints from now on
+            self._pending, self._history_ok = {}, False
+
+    # checkpoints that stay small: told data and asked set come from the run's record ------
+    def _history_state(self) -> dict[str, Any] | None:
+        if not self._history_ok:
+            return None
+        j = self._arch_json
+        return {
+            "pending": [[j(Architecture(self.space.name, c)), k] for c, k in self._pending.items()],
+            "queue": self._queue_json[len(self._queue_json) - len(self._queue):],
+            "n_failed": self._n_failed,
+            "fits": self._fits,
+            "fitted_on": self._fitted_on,
+        }
+
+    def _load_history(self, state: dict[str, Any], history: Sequence[Told]) -> None:
+        self._data = [(h.arch, self.objective.score(h.evaluation)) for h in history
+                      if h.evaluation is not None]
+        self._n_failed = int(state["n_failed"])
+        if self._n_failed != sum(h.evaluation is None for h in history):
+            raise ConfigError(f"{type(self).__name__} checkpoint counts {self._n_failed} failed "
+                              f"results, the run's record another number")
+        self._pending = {self._arch_from(c).choices: int(k) for c, k in state["pending"]}
+        self._asked = [h.arch for h in history] + [
+            self._arch_from(c) for c, k in state["pending"] for _ in range(int(k))]
+        self._keys = {self._key(a) for a in self._asked}
+        self._queue = [self._arch_from(a) for a in state["queue"]]
+        self._queue_json = tuple(state["queue"])
         self._fits = int(state["fits"])
         self._fitted_on = int(state["fitted_on"])
         self._model, self._model_key = None, None

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from naslab.errors import ConfigError
 from naslab.estimators.base import Evaluation, Objective, Objectives, as_objectives
 from naslab.spaces.base import Architecture, SearchSpace
+
+
+class Told(NamedTuple):
+    """One result the runner told a strategy, as the run's record holds it (what
+    :meth:`Strategy.load_history_state` rebuilds from): the architecture and its evaluation
+    (validation metrics, cost and the trial's fidelity), or None and the error when
+    ``tell_failed`` was called."""
+
+    arch: Architecture
+    evaluation: Evaluation | None
+    error: str | None = None
 
 
 class Strategy(ABC):
@@ -83,6 +94,33 @@ class Strategy(ABC):
 
     def _load_state(self, state: dict[str, Any]) -> None:
         pass
+
+    # checkpoints that stay small ----------------------------------------------------------
+    def history_state(self) -> dict[str, Any] | None:
+        """The state *without* what the run's record already holds, or None.
+
+        The runner checkpoints after every trial. A strategy whose state grows with every
+        result (a seen set, the told data) returns here a small JSON-able dict — generator
+        state included — from which, with the results told so far (the run's trials, in the
+        order they were told), :meth:`load_history_state` restores it exactly; the runner then
+        saves that dict (O(1) per trial) instead of :meth:`state_dict` (O(trials)). None (the
+        default, or :meth:`_history_state` returning None) means "use state_dict"."""
+        extra = self._history_state()
+        return None if extra is None else {"rng": self.rng.bit_generator.state, **extra}
+
+    def load_history_state(self, state: dict[str, Any], history: Sequence[Told]) -> None:
+        """Continue from :meth:`history_state` and ``history``, every result told so far in
+        the order told (called on a freshly set-up strategy, instead of load_state_dict)."""
+        self.rng.bit_generator.state = state["rng"]
+        self._load_history(state, history)
+
+    def _history_state(self) -> dict[str, Any] | None:
+        """Subclasses: the small part of the state (without ``rng``), or None."""
+        return None
+
+    def _load_history(self, state: dict[str, Any], history: Sequence[Told]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} returned a history_state but cannot "
+                                  f"load one")
 
     # helpers -----------------------------------------------------------------------------
     def _arch_json(self, arch: Architecture) -> Any:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from naslab.errors import check_int
+from naslab.errors import ConfigError, check_int
 from naslab.estimators.base import Evaluation
 from naslab.registry import register
 from naslab.spaces.base import Architecture
-from naslab.strategies.base import Strategy
+from naslab.strategies.base import Strategy, Told
 
 
 @register("strategy", "ls", aliases=("local_search", "local"))
@@ -35,6 +36,12 @@ class LocalSearch(Strategy):
         self._current: Architecture | None = None
         self._init_archs: list[Architecture] = []
         self.local_optima: list[tuple[Architecture, float]] = []
+        # for checkpoints that stay small (history_state): results told, the told index of
+        # each known arch, the local optima as (told index, score), the queue's JSON
+        self._told = 0
+        self._known_at: dict[tuple[Any, ...], int] = {}
+        self._optima_at: tuple[tuple[int, float], ...] = ()
+        self._queue_json: tuple[Any, ...] = ()
 
     # the neighbourhood walk ----------------------------------------------------------------
     def _random_unseen(self) -> Architecture:
@@ -57,6 +64,7 @@ class LocalSearch(Strategy):
         nbrs = list(self.space.neighbors(center))
         order = self.rng.permutation(len(nbrs))
         self._queue = [nbrs[int(i)] for i in order if nbrs[int(i)].choices not in self._known]
+        self._queue_json = tuple(self._arch_json(a) for a in self._queue)
 
     def _advance(self) -> None:
         """Decide the next centre when the neighbourhood of the current one is exhausted."""
@@ -79,6 +87,8 @@ class LocalSearch(Strategy):
                 self._start_neighbourhood(best)
             else:
                 self.local_optima.append((self._current, cur_s))
+                at = self._known_at.get(self._current.choices, -1)
+                self._optima_at = (*self._optima_at, (at, cur_s))
                 self._current = None
                 self._init_left = 1
                 self._init_archs = []
@@ -113,6 +123,8 @@ class LocalSearch(Strategy):
     def _record(self, arch: Architecture, score: float) -> None:
         self._pending.discard(arch.choices)
         self._known[arch.choices] = score
+        self._known_at[arch.choices] = self._told
+        self._told += 1
         if (self.first_improvement and self._current is not None
                 and score > self._known.get(self._current.choices, float("-inf"))
                 and arch in set(self.space.neighbors(self._current))):
@@ -138,7 +150,58 @@ class LocalSearch(Strategy):
         self._known = {f(k).choices: float(s) for k, s in state["known"]}
         self._pending = {f(k).choices for k in state["pending"]}
         self._queue = [f(a) for a in state["queue"]]
+        self._queue_json = tuple(state["queue"])
         self._init_left = int(state["init_left"])
         self._init_archs = [f(a) for a in state["init_archs"]]
         self._current = None if state["current"] is None else f(state["current"])
         self.local_optima = [(f(a), float(s)) for a, s in state["local_optima"]]
+        # a full checkpoint does not hold the told indices: small checkpoints resume once
+        # they are known again (never, for a run resumed from an older naslab's checkpoint)
+        self._told = int(state.get("told", -1))
+        at = state.get("known_at")
+        self._known_at = {} if at is None else {f(k).choices: int(i) for k, i in at}
+        self._optima_at = tuple((int(i), float(s)) for i, s in state.get("optima_at", ()))
+
+    def state_dict(self) -> dict[str, Any]:
+        d = super().state_dict()
+        if self._told >= 0:
+            d["told"] = self._told
+            d["known_at"] = [[list(k), i] for k, i in self._known_at.items()]
+            d["optima_at"] = [list(o) for o in self._optima_at]
+        return d
+
+    # checkpoints that stay small: the known scores come from the run's record ------------
+    def _history_state(self) -> dict[str, Any] | None:
+        if self._told < 0:
+            return None
+        j = self._arch_json
+        return {
+            "told": self._told,
+            "pending": [j(Architecture(self.space.name, k)) for k in self._pending],
+            "queue": self._queue_json[:len(self._queue)],
+            "init_left": self._init_left,
+            "init_archs": [j(a) for a in self._init_archs],
+            "current": None if self._current is None else j(self._current),
+            "optima_at": self._optima_at,
+        }
+
+    def _load_history(self, state: dict[str, Any], history: Sequence[Told]) -> None:
+        f = self._arch_from
+        if int(state["told"]) != len(history):
+            raise ConfigError(f"local search checkpoint is for {state['told']} told results, "
+                              f"but the run's record holds {len(history)}")
+        self._known, self._known_at = {}, {}
+        for i, h in enumerate(history):
+            c = h.arch.choices
+            self._known[c] = (float("-inf") if h.evaluation is None
+                              else self.objective.score(h.evaluation))
+            self._known_at[c] = i
+        self._told = len(history)
+        self._pending = {f(k).choices for k in state["pending"]}
+        self._queue = [f(a) for a in state["queue"]]
+        self._queue_json = tuple(state["queue"])
+        self._init_left = int(state["init_left"])
+        self._init_archs = [f(a) for a in state["init_archs"]]
+        self._current = None if state["current"] is None else f(state["current"])
+        self._optima_at = tuple((int(i), float(s)) for i, s in state["optima_at"])
+        self.local_optima = [(history[i].arch, s) for i, s in self._optima_at]

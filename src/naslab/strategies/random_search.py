@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from naslab.errors import ConfigError
 from naslab.estimators.base import Evaluation
 from naslab.registry import register
 from naslab.spaces.base import Architecture
-from naslab.strategies.base import Strategy
+from naslab.strategies.base import Strategy, Told
 
 
 @register("strategy", "rs", aliases=("random", "random_search", "mo_rs", "mors"))
@@ -25,11 +27,16 @@ class RandomSearch(Strategy):
         self.dedup = dedup
 
     def _setup(self) -> None:
-        self._seen: set[tuple[Any, ...]] = set()
+        self._seen: set[tuple[Any, ...]] = set()  # asked in the current pass
         try:
             self._size: int | None = len(self.space)
         except TypeError:
             self._size = None
+        # what history_state needs to rebuild the seen set from the run's record:
+        self._told: int | None = 0  # results told (None: unknown, after an old checkpoint)
+        self._pass_start = 0  # results told when the current pass began
+        self._pending: dict[tuple[Any, ...], int] = {}  # asked in this pass, not yet told
+        self._excluded: list[int] = []  # results told in this pass of archs asked before it
 
     def ask(self, n: int = 1) -> list[Architecture]:
         out = []
@@ -37,19 +44,83 @@ class RandomSearch(Strategy):
             arch = self.space.sample(self.rng)
             if self.dedup:
                 if self._size is not None and len(self._seen) >= self._size:
-                    self._seen.clear()  # every arch seen: start a new pass
+                    self._new_pass()  # every arch seen: start a new pass
                 while arch.choices in self._seen:
                     arch = self.space.sample(self.rng)
                 self._seen.add(arch.choices)
+                self._pending[arch.choices] = self._pending.get(arch.choices, 0) + 1
             out.append(arch)
         return out
 
+    def _new_pass(self) -> None:
+        self._seen.clear()
+        self._pending = {}
+        self._excluded = []
+        self._pass_start = self._told if self._told is not None else 0
+
     def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
-        pass
+        self._note_told(arch)
+
+    def tell_failed(self, arch: Architecture, error: str) -> None:
+        self._note_told(arch)
+
+    def _note_told(self, arch: Architecture) -> None:
+        if self._told is None:
+            return
+        if self.dedup:
+            c = arch.choices
+            if c not in self._seen:
+                self._excluded.append(self._told)
+            k = self._pending.get(c)
+            if k is not None:
+                if k > 1:
+                    self._pending[c] = k - 1
+                else:
+                    del self._pending[c]
+        self._told += 1
 
     def _state(self) -> dict[str, Any]:
-        return {"seen": [list(c) for c in self._seen]} if self.dedup else {}
+        if not self.dedup:
+            return {}
+        out: dict[str, Any] = {"seen": [list(c) for c in self._seen]}
+        if self._told is not None:
+            out.update(self._history_state() or {})
+        return out
 
     def _load_state(self, state: dict[str, Any]) -> None:
         if self.dedup:
             self._seen = {self._arch_from(c).choices for c in state["seen"]}
+            if "told" in state:
+                self._load_counts(state)
+            else:  # a checkpoint of an older naslab: no counts, so full checkpoints from now on
+                self._told = None
+
+    # checkpoints that stay small: the seen set is rebuilt from the run's record ------------
+    def _history_state(self) -> dict[str, Any] | None:
+        if self._told is None:
+            return None
+        if not self.dedup:
+            return {}
+        return {"told": self._told, "pass_start": self._pass_start,
+                "excluded": list(self._excluded),
+                "pending": [[self._arch_json(Architecture(self.space.name, c)), k]
+                            for c, k in self._pending.items()]}
+
+    def _load_counts(self, state: dict[str, Any]) -> None:
+        self._told = int(state["told"])
+        self._pass_start = int(state["pass_start"])
+        self._excluded = [int(i) for i in state["excluded"]]
+        self._pending = {self._arch_from(c).choices: int(k) for c, k in state["pending"]}
+
+    def _load_history(self, state: dict[str, Any], history: Sequence[Told]) -> None:
+        if not self.dedup:
+            self._told = len(history)
+            return
+        self._load_counts(state)
+        if self._told != len(history):
+            raise ConfigError(f"random search checkpoint is for {self._told} told results, but the "
+                              f"run's record holds {len(history)}")
+        skip = set(self._excluded)
+        self._seen = {history[i].arch.choices for i in range(self._pass_start, self._told)
+                      if i not in skip}
+        self._seen.update(self._pending)

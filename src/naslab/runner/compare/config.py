@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from naslab.benchmarks import DEFAULT_BENCHMARK
-from naslab.errors import ConfigError, NaslabError, check_float, check_int, did_you_mean
+from naslab.errors import (
+    ConfigError,
+    NaslabError,
+    check_float,
+    check_int,
+    check_limit,
+    did_you_mean,
+    read_text_file,
+)
 from naslab.estimators.base import Constraint, Objective, Objectives
 from naslab.runner.executors import make_executor
 from naslab.runner.storage import _canon
@@ -249,9 +257,11 @@ def _params(v: Any, what: str, source: str) -> dict[str, Any]:
 
 def _seeds(v: Any, what: str, source: str) -> list[int]:
     if isinstance(v, int) and not isinstance(v, bool):
-        return list(range(check_int(f"{source}: {what} (a count)", v, minimum=1,
-                                    expected="an integer >= 1")))
+        n = check_int(f"{source}: {what} (a count)", v, minimum=1, expected="an integer >= 1")
+        check_limit("seeds", n, f"{source}: {what}")
+        return list(range(n))
     if isinstance(v, list) and v:
+        check_limit("seeds", len(v), f"{source}: the number of {what}")
         out = [check_int(f"{source}: every entry of {what}", x, minimum=0) for x in v]
         dup = sorted({x for x in out if out.count(x) > 1})
         if dup:
@@ -312,12 +322,7 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     else:
         path = Path(config)
         source = f"compare config {str(path)!r}"
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            raise ConfigError(f"{source} does not exist") from None
-        except OSError as exc:
-            raise ConfigError(f"{source} cannot be read: {exc}") from None
+        text = read_text_file(path, "compare config")
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -459,11 +464,14 @@ def load_config(config: str | Path | dict[str, Any], *, check_components: bool =
     if "trials" in b:
         budget["max_trials"] = check_int(f"{source}: budget.trials", b["trials"], minimum=1,
                                          expected="an integer >= 1")
+        check_limit("trials", budget["max_trials"], f"{source}: budget.trials")
     for key, out, scale in (("simulated_hours", "max_simulated_s", 3600.0),
                             ("wall_s", "max_wall_s", 1.0)):
         if key in b:
-            budget[out] = check_float(f"{source}: budget.{key}", b[key], minimum=0,
-                                      strict_min=True, finite=True) * scale
+            value = check_float(f"{source}: budget.{key}", b[key], minimum=0, strict_min=True,
+                                finite=True)
+            check_limit(key, value, f"{source}: budget.{key}")
+            budget[out] = value * scale
 
     # objective(s), constraints, reference point --------------------------------------------
     objective, reference = _objectives(d, source)

@@ -15,9 +15,15 @@ from naslab.runner.storage.base import (
     _check_same_config,
 )
 from naslab.runner.storage.memory import BufferedTrialStore, InMemoryStorage
-from naslab.runner.storage.sqlite import SCHEMA_VERSION, SQLiteStorage
+from naslab.runner.storage.sqlite import (
+    SCHEMA_VERSION,
+    DamagedStorageError,
+    ExperimentBusyError,
+    SQLiteStorage,
+)
 
 __all__ = [
-    "SCHEMA_VERSION", "TRIAL_COLUMNS", "BufferedTrialStore", "ExperimentInfo", "InMemoryStorage",
+    "SCHEMA_VERSION", "TRIAL_COLUMNS", "BufferedTrialStore", "DamagedStorageError",
+    "ExperimentBusyError", "ExperimentInfo", "InMemoryStorage",
     "SQLiteStorage", "Storage", "TrialRecord", "TrialStore", "_canon", "_check_same_config",
 ]

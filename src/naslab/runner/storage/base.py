@@ -58,6 +58,9 @@ class TrialStore(ABC):
     def set_status(self, exp_id: str, status: str) -> None:
         """``running`` | ``finished`` | ``interrupted`` | ``failed``."""
 
+    def flush(self) -> None:
+        """Write what a group commit holds (nothing to do for storage that writes at once)."""
+
     def close(self) -> None:
         """Release the storage (files, connections)."""
 
@@ -177,7 +180,7 @@ def _canon(x: Any) -> str:
 
 def dumps(x: Any) -> str:
     """Compact JSON for storage (numpy scalars/arrays and tuples/sets as plain JSON)."""
-    return json.dumps(x, separators=(",", ":"), default=_json_default)
+    return _ENCODE(x)
 
 
 def _json_default(o: Any) -> Any:
@@ -193,6 +196,10 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, (set, frozenset, tuple)):
         return list(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+#: one encoder for every write (``json.dumps`` with arguments builds a new one per call)
+_ENCODE = json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
 
 
 def finite_or_none(x: float | None) -> float | None:

@@ -20,21 +20,40 @@ Schema versions (``meta.schema_version``):
 A version-1 file is migrated in place, in one transaction, the first time it is opened for
 writing (``objectives`` back-filled from ``objective``). Opened read-only it is not touched:
 the version-1 layout is mapped at read time. A file with a newer schema is refused.
+
+Damaged and foreign files. Opened for writing, a file must pass SQLite's ``PRAGMA
+quick_check`` first (about 2 ms of CPU per MB): naslab never writes into a file that failed
+it. Any SQLite error or malformed JSON met while reading is a :class:`DamagedStorageError`
+that names the file, what was being read, and how to recover (``sqlite3 FILE .recover``, or
+``naslab runs`` listing what can still be read). An SQLite file whose tables are not naslab's
+is refused, read-only or not, and never written. A read-only file (a read-only mount, an
+immutable file, a folder without write permission) opens for reading; opened for writing it is
+refused with a message saying how to work on a copy.
+
+One run per experiment at a time. :meth:`SQLiteStorage.open_experiment` takes a lease on the
+experiment (meta key ``lease:<id>``: pid, host, process start time) and ``set_status`` (or
+``close``) gives it back. A second process that opens the same experiment while the holder is
+alive gets an :class:`ExperimentBusyError` saying so; the lease of a process that died
+(``kill -9``) is taken over, so the same command resumes as before.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import shlex
+import socket
 import sqlite3
 import time
 import urllib.parse
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from naslab.errors import StorageError, did_you_mean
+from naslab.errors import NaslabError, NaslabNotice, StorageError, did_you_mean
 from naslab.estimators.base import Cost
 from naslab.runner.records import ExperimentInfo, TrialRecord
 from naslab.runner.storage.base import (
@@ -101,6 +120,52 @@ _READ_COLS = ("number", "space", "choices", "status", "metrics", "objective", "f
               "wall_s", "simulated_s", "reused", "error", "started", "finished",
               "incumbent_number", "incumbent_objective", "incumbent_test", "cum_simulated_s",
               "cum_wall_s", "info", "objectives", "feasible", "front", "hypervolume")
+
+
+#: the columns every naslab file has (version 1); a file whose naslab tables lack any of them
+#: is not a naslab file (``trials.info`` and the version-2 columns are added by the migration)
+_REQUIRED = {
+    "experiments": ("id", "created", "updated", "status", "config", "meta"),
+    "trials": ("experiment_id", "number", "space", "arch", "choices", "status", "metrics",
+               "objective", "fidelity", "seed", "wall_s", "simulated_s", "reused", "error",
+               "started", "finished", "incumbent_number", "incumbent_objective",
+               "incumbent_test", "cum_simulated_s", "cum_wall_s"),
+    "checkpoints": ("experiment_id", "number", "state"),
+    "records": ("experiment_id", "kind", "created", "data"),
+    "blobs": ("experiment_id", "key", "data"),
+    "groups": ("id", "created", "config"),
+    "group_members": ("group_id", "experiment_id", "labels"),
+    "meta": ("key", "value"),
+}
+#: a lease of a process on another host is taken over this long after the run's last write
+LEASE_STALE_S = 600.0
+#: group commit: trials recorded faster than this are written together (see record_trial)
+COMMIT_WINDOW_S = 0.1
+#: ``str(arch)`` and the choices' JSON of architectures already written (an arch string takes
+#: microseconds to format, as long as the rest of a tabular trial)
+_ARCH_TEXT: dict[Architecture, tuple[str, str]] = {}
+
+
+class _OneNumber(dict[float, str]):
+    """The JSON of a one-element objective vector (``[93.5]``), remembered per value."""
+
+    def __missing__(self, x: float) -> str:
+        if len(self) > 100_000:
+            self.clear()
+        v = self[x] = dumps([finite_or_none(x)])
+        return v
+
+
+_ONE_NUMBER = _OneNumber()
+
+
+class DamagedStorageError(StorageError):
+    """A storage file that SQLite cannot read (a damaged page, a truncated file) or that holds
+    malformed data; naslab does not write into it."""
+
+
+class ExperimentBusyError(StorageError):
+    """The experiment is being run by another live process."""
 
 
 def _naslab_version() -> str:
@@ -219,17 +284,30 @@ class SQLiteStorage(Storage):
 
     ``readonly=True`` opens an existing file without writing to it (``mode=ro``; a file that
     cannot be opened that way, e.g. in a read-only directory, as immutable): a version-1 file
-    is read as it is. Opened for writing, a version-1 file is migrated to version 2 first.
+    is read as it is. Opened for writing, the file must pass ``PRAGMA quick_check``
+    (``check=False`` skips it) and a version-1 file is migrated to version 2 first.
     """
 
     def __init__(self, path: str | Path = "naslab.db", *, durable: bool = False,
-                 readonly: bool = False) -> None:
+                 readonly: bool = False, check: bool = True) -> None:
         self.path = Path(path)
         self.location = str(self.path)
         self.readonly = readonly
+        self._broken: str | None = None  # set once the file proved damaged: no more writes
+        self._leases: set[str] = set()
+        self.commit_window_s = 0.0 if durable else COMMIT_WINDOW_S
+        self._buf: list[tuple[Any, ...]] = []  # trial rows held by the group commit
+        self._buf_exp: str | None = None
+        self._buf_ckpt: tuple[int, dict[str, Any]] | None = None
+        self._buf_finished = 0.0
+        self._last_commit = time.monotonic()
+        if self.path.is_dir():
+            raise StorageError(f"storage path {self.location!r} is a directory; pass --storage "
+                               f"PATH of a file (e.g. {str(self.path / 'naslab.db')!r})")
         if readonly and not self.path.is_file():
             raise StorageError(f"storage file {str(self.path)!r} does not exist; run a search "
                                f"first or pass --storage PATH of an existing file")
+        self._refuse_non_sqlite()
         try:
             if readonly:
                 self._conn = self._connect_readonly()
@@ -237,11 +315,15 @@ class SQLiteStorage(Storage):
                 if version is not None and version > SCHEMA_VERSION:
                     raise _refuse_newer(version, self._conn, self.location)
             else:
+                self._refuse_readonly_file()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+                if check:
+                    self._quick_check()
                 version = _schema_version(self._conn, self.location)
                 if version is not None and version > SCHEMA_VERSION:
                     raise _refuse_newer(version, self._conn, self.location)
+                self._check_layout(version)
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
                 self._create_or_migrate()
@@ -251,6 +333,13 @@ class SQLiteStorage(Storage):
                 self._conn.close()
             raise
         except sqlite3.DatabaseError as exc:
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            msg = str(exc)
+            if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
+                raise self._damaged(msg, "opening it") from None
+            if "readonly" in msg or "read-only" in msg:
+                raise self._readonly_error(msg) from None
             raise StorageError(f"cannot open storage file {str(self.path)!r}: {exc} (is it a "
                                f"naslab SQLite file? pass --storage PATH to use another)") from None
         except OSError as exc:
@@ -267,7 +356,98 @@ class SQLiteStorage(Storage):
             # e.g. a WAL file in a read-only directory: nobody can be writing it, read it as is
             c = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30, isolation_level=None)
             c.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            wal = Path(str(self.path) + "-wal")
+            if wal.is_file() and wal.stat().st_size > 0:
+                warnings.warn(NaslabNotice(
+                    f"storage file {self.location!r} is read as it is on disk: its write-ahead "
+                    f"log {str(wal)!r} cannot be read from a read-only location, so trials "
+                    f"written just before a crash may be missing; copy both files to a "
+                    f"writable folder to read everything"), stacklevel=3)
             return c
+
+    def _refuse_non_sqlite(self) -> None:
+        """A file that exists but does not start with SQLite's header is not a storage file."""
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(16)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StorageError(f"cannot read storage file {self.location!r}: {exc}") from None
+        if head and head != b"SQLite format 3\x00":
+            raise StorageError(
+                f"cannot open storage file {self.location!r}: it starts with {head[:16]!r}, "
+                f"not with SQLite's header (is it a naslab SQLite file?); naslab neither reads "
+                f"nor overwrites it: pass --storage PATH of a naslab file, or of a new file")
+
+    def _refuse_readonly_file(self) -> None:
+        """A file (or a folder, for a new file) that cannot be written: say so, and how to
+        work on a copy, before SQLite fails with 'unable to open database file'."""
+        p = self.path
+        if p.exists() and not os.access(p, os.W_OK):
+            raise self._readonly_error("the file is not writable (read-only, immutable, or on a "
+                                       "read-only mount)")
+        folder = p.parent if str(p.parent) else Path(".")
+        if folder.is_dir() and not os.access(folder, os.W_OK):
+            raise self._readonly_error(f"its folder {str(folder)!r} is not writable (SQLite "
+                                       f"needs to create {p.name}-wal and {p.name}-shm there)")
+
+    def _readonly_error(self, why: str) -> StorageError:
+        loc = shlex.quote(self.location)
+        exists = self.path.is_file()
+        return StorageError(
+            f"storage file {self.location!r} cannot be written: {why}. "
+            + ("`naslab runs`, `show` and `report` read it as it is; to run or resume "
+               f"experiments, work on a copy: cp {loc} /tmp/naslab.db and pass --storage "
+               f"/tmp/naslab.db" if exists else
+               "pass --storage PATH in a writable folder"))
+
+    def _quick_check(self) -> None:
+        """SQLite's quick_check over the whole file (O(size): ~2 ms of CPU per MB); a file that
+        fails it is not written."""
+        try:
+            rows = self._conn.execute("PRAGMA quick_check(5)").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(str(exc), "checking it before writing") from None
+        problems = [str(r[0]) for r in rows]
+        if problems != ["ok"]:
+            raise self._damaged("SQLite's integrity check found: " + "; ".join(problems)[:400],
+                                "checking it before writing")
+
+    def _check_layout(self, version: int | None) -> None:
+        """Refuse an SQLite file that is not naslab's: one with tables but no naslab layout, or
+        naslab table names without naslab's columns."""
+        c = self._conn
+        tables = _tables(c)
+        if version is None and tables:
+            raise self._foreign(f"it holds the table(s) {', '.join(sorted(tables)[:8])}, none of "
+                                f"which is naslab's")
+        for table in sorted(tables & set(_REQUIRED)):
+            missing = [col for col in _REQUIRED[table] if col not in _columns(c, table)]
+            if missing:
+                raise self._foreign(f"its table {table!r} lacks the column(s) "
+                                    f"{', '.join(missing)}")
+        if version is not None and version >= 2:
+            have = _columns(c, "trials") if "trials" in tables else set()
+            missing = [col for col, _ in _ADDED_TRIAL_COLUMNS if "trials" in tables and col not in have]
+            if missing:
+                raise self._foreign(f"it says schema version {version} but table 'trials' lacks "
+                                    f"the column(s) {', '.join(missing)}")
+
+    def _foreign(self, why: str) -> StorageError:
+        return StorageError(f"storage file {self.location!r} is not a naslab storage file: {why}. "
+                            f"naslab does not write into another program's database; pass "
+                            f"--storage PATH of a naslab file, or of a new file")
+
+    def _damaged(self, problem: str, doing: str) -> DamagedStorageError:
+        self._broken = problem
+        loc = shlex.quote(self.location)
+        rec = shlex.quote(self.location + ".recovered")
+        return DamagedStorageError(
+            f"storage file {self.location!r} is damaged: {problem} (while {doing}). naslab does "
+            f"not write into a damaged file. To recover what is intact: sqlite3 {loc} .recover "
+            f"| sqlite3 {rec} (SQLite 3.29 or newer; where .recover fails, .dump), then pass --storage {rec}; `naslab runs "
+            f"--storage {loc}` lists the experiments that can still be read")
 
     def _create_or_migrate(self) -> None:
         with self._tx() as c:
@@ -289,6 +469,9 @@ class SQLiteStorage(Storage):
         version-1 file opened read-only lacks some, and those read as their v1 meaning."""
         c = self._conn
         self._tables = _tables(c)
+        if self.readonly:
+            version = _schema_version(c, self.location)
+            self._check_layout(version)
         tcols = _columns(c, "trials") if "trials" in self._tables else set()
         self._v1_trials = "objectives" not in tcols
         self._exprs = {col: (col if col in tcols else f"NULL AS {col}")
@@ -303,15 +486,61 @@ class SQLiteStorage(Storage):
         if self.readonly:
             raise StorageError(f"storage file {self.location!r} was opened read-only; open it "
                                f"without readonly=True to write")
+        if self._broken is not None:
+            raise self._damaged(self._broken, "writing")
         c = self._conn
-        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise self._write_error(exc, "starting a transaction") from None
         try:
             yield c
-        except BaseException:
-            c.execute("ROLLBACK")
+        except BaseException as exc:
+            try:
+                c.execute("ROLLBACK")
+            except sqlite3.DatabaseError:
+                pass
+            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.IntegrityError):
+                raise self._write_error(exc, "writing") from None
             raise
         else:
-            c.execute("COMMIT")
+            try:
+                c.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                raise self._write_error(exc, "committing") from None
+
+    def _write_error(self, exc: sqlite3.DatabaseError, doing: str) -> StorageError:
+        msg = str(exc)
+        if "readonly" in msg or "read-only" in msg:
+            return self._readonly_error(msg)
+        if "locked" in msg or "busy" in msg:
+            return StorageError(f"storage file {self.location!r} stayed locked by another "
+                                f"process for 30 s ({msg}); try again when it is idle")
+        if "disk is full" in msg or "disk I/O" in msg:
+            return StorageError(f"cannot write storage file {self.location!r}: {msg}; free "
+                                f"disk space (nothing recorded before was lost) and run the "
+                                f"same command again")
+        return self._damaged(msg, doing)
+
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Turn what a damaged file (or a malformed row) raises into a DamagedStorageError."""
+        try:
+            yield
+        except NaslabError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(str(exc), f"reading {what}") from None
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise self._damaged(f"malformed data ({type(exc).__name__}: {exc})",
+                                f"reading {what}") from None
+
+    def _loads(self, text: Any, where: str) -> Any:
+        """``json.loads`` of a stored value; malformed JSON names the row and column."""
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise self._damaged(f"{where} is not valid JSON ({exc})", f"reading {where}") from None
 
     @property
     def schema_version(self) -> int:
@@ -323,23 +552,77 @@ class SQLiteStorage(Storage):
     def open_experiment(self, exp_id: str, config: dict[str, Any], meta: dict[str, Any], *,
                         kind: str = "search") -> bool:
         check_kind(kind)
+        self.flush()
         with self._tx() as c:
-            row = c.execute("SELECT config, kind FROM experiments WHERE id=?", (exp_id,)).fetchone()
+            row = c.execute("SELECT config, kind, updated FROM experiments WHERE id=?",
+                            (exp_id,)).fetchone()
             if row is not None:
-                check_same_experiment(exp_id, json.loads(row[0]), config, row[1], kind)
+                self._take_lease(c, exp_id, row[2])
+                old = self._loads(row[0], f"the config of experiment {exp_id!r}")
+                if not isinstance(old, dict):
+                    raise self._damaged(f"the config of experiment {exp_id!r} is not a JSON "
+                                        f"object", "opening the experiment")
+                check_same_experiment(exp_id, old, config, row[1], kind)
                 c.execute("UPDATE experiments SET status='running', updated=? WHERE id=?",
                           (time.time(), exp_id))
                 return False
+            self._take_lease(c, exp_id, None)
             now = time.time()
             c.execute("INSERT INTO experiments (id, created, updated, status, config, meta, kind) "
                       "VALUES (?,?,?,?,?,?,?)",
                       (exp_id, now, now, "running", dumps(config), dumps(meta), kind))
             return True
 
+    # leases: one process runs an experiment at a time ------------------------------------------
+    def _take_lease(self, c: sqlite3.Connection, exp_id: str, updated: float | None) -> None:
+        """Refuse when another live process holds ``exp_id``'s lease, else take it (inside
+        the caller's transaction)."""
+        key = "lease:" + exp_id
+        row = c.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        if row is not None:
+            try:
+                holder = json.loads(row[0])
+            except (TypeError, ValueError):
+                holder = None
+            if isinstance(holder, dict) and _lease_alive(holder, updated):
+                since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("since", 0)))
+                raise ExperimentBusyError(
+                    f"experiment {exp_id!r} in {self.location!r} is being run by another "
+                    f"process (pid {holder.get('pid')} on {holder.get('host')}, since {since}); "
+                    f"running it twice at once would record its trials twice. Wait for that "
+                    f"run to end, then run the same command again (it continues or reports "
+                    f"the run), or pass another --experiment-id"
+                    + ("" if holder.get("host") == socket.gethostname() else
+                       f" (a lease of a process on another host lapses {LEASE_STALE_S:.0f} s "
+                       f"after its run last wrote)"))
+        c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, dumps(_my_lease())))
+        self._leases.add(exp_id)
+
+    def _release_leases(self, c: sqlite3.Connection, ids: list[str]) -> None:
+        mine = _my_lease()
+        for exp_id in ids:
+            row = c.execute("SELECT value FROM meta WHERE key=?", ("lease:" + exp_id,)).fetchone()
+            try:
+                holder = json.loads(row[0]) if row is not None else None
+            except (TypeError, ValueError):
+                holder = None
+            if isinstance(holder, dict) and (holder.get("pid"), holder.get("host")) == \
+                    (mine["pid"], mine["host"]):
+                c.execute("DELETE FROM meta WHERE key=?", ("lease:" + exp_id,))
+            self._leases.discard(exp_id)
+
     @staticmethod
     def _trial_row(exp_id: str, t: TrialRecord) -> tuple[Any, ...]:
-        objs = None if t.objectives is None else dumps([finite_or_none(x) for x in t.objectives])
-        return (exp_id, t.number, t.arch.space, str(t.arch), dumps(t.arch.to_json()["choices"]),
+        arch_text = _ARCH_TEXT.get(t.arch)
+        if arch_text is None:
+            if len(_ARCH_TEXT) >= 200_000:
+                _ARCH_TEXT.clear()
+            arch_text = _ARCH_TEXT[t.arch] = (str(t.arch), dumps(t.arch.to_json()["choices"]))
+        vec = t.objectives
+        objs = None if vec is None else (
+            _ONE_NUMBER[vec[0]] if len(vec) == 1 and vec[0] else
+            dumps([finite_or_none(x) for x in vec]))
+        return (exp_id, t.number, t.arch.space, arch_text[0], arch_text[1],
                 t.status, dumps(t.metrics), finite_or_none(t.objective),
                 finite_or_none(t.fidelity), t.seed, t.cost.wall_s, t.cost.simulated_s,
                 int(t.reused), t.error, t.started, t.finished, t.incumbent_number,
@@ -350,50 +633,108 @@ class SQLiteStorage(Storage):
 
     def record_trials(self, exp_id: str, trials: list[TrialRecord],
                       checkpoint: dict[str, Any] | None = None) -> None:
+        self.flush()
         if not trials:
             return
         rows = [self._trial_row(exp_id, t) for t in trials]
-        state = dumps(checkpoint) if checkpoint is not None else None
-        with self._tx() as c:
-            c.executemany(_INSERT_TRIAL, rows)
-            if state is not None:
-                c.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
-                          (exp_id, trials[-1].number, state))
-            c.execute("UPDATE experiments SET updated=? WHERE id=?", (trials[-1].finished, exp_id))
+        self._write(exp_id, rows, None if checkpoint is None else (trials[-1].number, checkpoint),
+                    trials[-1].finished)
 
     def record_trial(self, exp_id: str, t: TrialRecord,
                      checkpoint: Callable[[], dict[str, Any]] | None = None) -> None:
-        state = dumps(checkpoint()) if checkpoint is not None else None
-        row = self._trial_row(exp_id, t)
-        with self._tx() as c:
-            c.execute(_INSERT_TRIAL, row)
-            if state is not None:
+        """Append ``t`` (and the checkpoint after it). Group commit: trials that come faster
+        than ``commit_window_s`` apart are held and written together, with the checkpoint
+        of the last of them, in one transaction (kill -9 loses at most that window, and the
+        run resumes from the last committed trial); any read, ``set_status``, ``flush`` or
+        ``close`` writes them first."""
+        if self._buf and self._buf_exp != exp_id:
+            self.flush()
+        self._buf.append(self._trial_row(exp_id, t))
+        self._buf_exp = exp_id
+        self._buf_finished = t.finished
+        if checkpoint is not None:
+            # taken now: the state right after this trial (JSON only when written)
+            self._buf_ckpt = (t.number, checkpoint())
+        # a trial that itself took longer than the window (a trained network, a worker of a
+        # pool) is written at once: only work cheaper than the window is ever held
+        if (t.cost.wall_s >= self.commit_window_s
+                or time.monotonic() - self._last_commit >= self.commit_window_s
+                or len(self._buf) >= 5000):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the trials held by the group commit (one transaction)."""
+        if not self._buf:
+            return
+        rows, ckpt, exp_id, finished = self._buf, self._buf_ckpt, self._buf_exp, self._buf_finished
+        self._buf, self._buf_ckpt = [], None
+        assert exp_id is not None
+        self._write(exp_id, rows, ckpt, finished)
+
+    def _write(self, exp_id: str, rows: list[tuple[Any, ...]],
+               ckpt: tuple[int, dict[str, Any]] | None, finished: float) -> None:
+        state = None if ckpt is None else dumps(ckpt[1])
+        with self._tx() as c, self._unique(exp_id, rows[0][1]):
+            if len(rows) == 1:
+                c.execute(_INSERT_TRIAL, rows[0])
+            else:
+                c.executemany(_INSERT_TRIAL, rows)
+            if ckpt is not None:
                 c.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
-                          (exp_id, t.number, state))
-            c.execute("UPDATE experiments SET updated=? WHERE id=?", (t.finished, exp_id))
+                          (exp_id, ckpt[0], state))
+            c.execute("UPDATE experiments SET updated=? WHERE id=?", (finished, exp_id))
+        self._last_commit = time.monotonic()
+
+    @contextmanager
+    def _unique(self, exp_id: str, number: int) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise ExperimentBusyError(
+                f"trial {number} of experiment {exp_id!r} is already recorded in "
+                f"{self.location!r}: another process is running the same experiment. Nothing "
+                f"was lost; stop one of them, then run the same command again to continue it "
+                f"(or pass another --experiment-id)") from None
 
     def trials(self, exp_id: str) -> list[TrialRecord]:
+        self.flush()
         if "trials" not in self._tables:
             return []
-        rows = self._conn.execute(self._select_trials, (exp_id,)).fetchall()
+        with self._reading(f"the trials of experiment {exp_id!r}"):
+            rows = self._conn.execute(self._select_trials, (exp_id,)).fetchall()
         out = []
+        loads = json.loads
         for r in rows:
-            arch = Architecture.from_json({"space": r[1], "choices": json.loads(r[2])})
-            out.append(TrialRecord(
-                number=r[0], arch=arch, status=r[3], metrics=json.loads(r[4]), objective=r[5],
-                fidelity=r[6], seed=r[7], cost=Cost(r[8], r[9]), reused=bool(r[10]), error=r[11],
-                started=r[12], finished=r[13], incumbent_number=r[14], incumbent_objective=r[15],
-                incumbent_test=r[16], cum_simulated_s=r[17], cum_wall_s=r[18],
-                info=json.loads(r[19]) if r[19] else {},
-                objectives=_objectives_of(r[20], r[3], r[5]), feasible=_feasible_of(r[21], r[3]),
-                front=json.loads(r[22]) if r[22] is not None else None, hypervolume=r[23]))
+            try:
+                arch = Architecture.from_json({"space": r[1], "choices": loads(r[2])})
+                out.append(TrialRecord(
+                    number=r[0], arch=arch, status=r[3], metrics=loads(r[4]), objective=r[5],
+                    fidelity=r[6], seed=r[7], cost=Cost(r[8], r[9]), reused=bool(r[10]),
+                    error=r[11], started=r[12], finished=r[13], incumbent_number=r[14],
+                    incumbent_objective=r[15], incumbent_test=r[16], cum_simulated_s=r[17],
+                    cum_wall_s=r[18], info=loads(r[19]) if r[19] else {},
+                    objectives=_objectives_of(r[20], r[3], r[5]),
+                    feasible=_feasible_of(r[21], r[3]),
+                    front=loads(r[22]) if r[22] is not None else None, hypervolume=r[23]))
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+                if isinstance(exc, NaslabError):
+                    raise
+                raise self._damaged(f"trial {r[0]} of experiment {exp_id!r} holds malformed "
+                                    f"data ({type(exc).__name__}: {exc})",
+                                    f"reading the trials of experiment {exp_id!r}") from None
         return out
 
     def trial_columns(self, exp_id: str, columns: tuple[str, ...] | list[str]) -> dict[str, list[Any]]:
+        self.flush()
         check_columns(columns)
         cols = list(dict.fromkeys(columns))
         derive = self._v1_trials and ("objectives" in cols or "feasible" in cols)
         read = cols + [c for c in ("status", "objective") if derive and c not in cols]
+        with self._reading(f"the trials of experiment {exp_id!r}"):
+            return self._trial_columns(exp_id, cols, read, derive)
+
+    def _trial_columns(self, exp_id: str, cols: list[str], read: list[str],
+                       derive: bool) -> dict[str, list[Any]]:
         rows = self._conn.execute(
             f"SELECT {', '.join(self._exprs.get(c, c) for c in read)} FROM trials "
             f"WHERE experiment_id=? ORDER BY number", (exp_id,)).fetchall() \
@@ -414,28 +755,54 @@ class SQLiteStorage(Storage):
         return out
 
     def checkpoint(self, exp_id: str) -> dict[str, Any] | None:
-        row = self._conn.execute("SELECT state FROM checkpoints WHERE experiment_id=?",
-                                 (exp_id,)).fetchone()
+        self.flush()
+        with self._reading(f"the checkpoint of experiment {exp_id!r}"):
+            row = self._conn.execute("SELECT state FROM checkpoints WHERE experiment_id=?",
+                                     (exp_id,)).fetchone()
         if row is None:
             return None
-        state: dict[str, Any] = json.loads(row[0])
+        state = self._loads(row[0], f"the checkpoint of experiment {exp_id!r}")
+        if not isinstance(state, dict):
+            raise self._damaged(f"the checkpoint of experiment {exp_id!r} is not a JSON object",
+                                "reading it")
         return state
 
     def set_status(self, exp_id: str, status: str) -> None:
+        self.flush()
         with self._tx() as c:
             c.execute("UPDATE experiments SET status=?, updated=? WHERE id=?",
                       (status, time.time(), exp_id))
+            if status != "running":
+                self._release_leases(c, [exp_id])
 
     def _experiment_rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[ExperimentInfo]:
+        self.flush()
         if "experiments" not in self._tables:
             return []
         count = ("(SELECT COUNT(*) FROM trials t WHERE t.experiment_id = e.id)"
                  if "trials" in self._tables else "0")
-        rows = self._conn.execute(
-            f"SELECT e.id, e.created, e.updated, e.status, e.config, e.meta, {count}, "
-            f"{self._kind_expr} FROM experiments e {where} ORDER BY e.created", args).fetchall()
-        return [ExperimentInfo(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6],
-                               r[7]) for r in rows]
+        with self._reading("the experiments table"):
+            rows = self._conn.execute(
+                f"SELECT e.id, e.created, e.updated, e.status, e.config, e.meta, {count}, "
+                f"{self._kind_expr} FROM experiments e {where} ORDER BY e.created", args).fetchall()
+        out = []
+        for r in rows:
+            config = self._loads(r[4], f"the config of experiment {r[0]!r}")
+            meta = self._loads(r[5], f"the meta data of experiment {r[0]!r}")
+            if not isinstance(config, dict) or not isinstance(meta, dict):
+                raise self._damaged(f"the config or meta data of experiment {r[0]!r} is not a "
+                                    f"JSON object", "reading the experiments table")
+            out.append(ExperimentInfo(r[0], r[1], r[2], r[3], config, meta, r[6], r[7]))
+        return out
+
+    def experiment_ids(self) -> list[str]:
+        """The ids of all experiments, oldest first, without parsing their rows (what a
+        listing of a damaged file starts from)."""
+        if "experiments" not in self._tables:
+            return []
+        with self._reading("the experiments table"):
+            return [str(r[0]) for r in
+                    self._conn.execute("SELECT id FROM experiments ORDER BY created").fetchall()]
 
     def experiments(self) -> list[ExperimentInfo]:
         return self._experiment_rows()
@@ -449,6 +816,7 @@ class SQLiteStorage(Storage):
     # records and blobs -------------------------------------------------------------------------
     def add_record(self, exp_id: str, kind: str, data: dict[str, Any], *,
                    blob: bytes | None = None, blob_key: str = "checkpoint") -> None:
+        self.flush()
         text = dumps(data)
         with self._tx() as c:
             now = time.time()
@@ -458,23 +826,35 @@ class SQLiteStorage(Storage):
                           (exp_id, blob_key, sqlite3.Binary(bytes(blob)), now))
 
     def records(self, exp_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        self.flush()
         q = "SELECT kind, created, data FROM records WHERE experiment_id=?"
         args: tuple[Any, ...] = (exp_id,)
         if kind is not None:
             q += " AND kind=?"
             args += (kind,)
-        return [{"kind": k, "created": c, **json.loads(d)}
-                for k, c, d in self._conn.execute(q + " ORDER BY rowid", args).fetchall()]
+        with self._reading(f"the records of experiment {exp_id!r}"):
+            rows = self._conn.execute(q + " ORDER BY rowid", args).fetchall()
+        out = []
+        for k, c, d in rows:
+            data = self._loads(d, f"a {k!r} record of experiment {exp_id!r}")
+            if not isinstance(data, dict):
+                raise self._damaged(f"a {k!r} record of experiment {exp_id!r} is not a JSON "
+                                    f"object", "reading the records")
+            out.append({"kind": k, "created": c, **data})
+        return out
 
     def blob(self, exp_id: str, key: str = "checkpoint") -> bytes | None:
+        self.flush()
         if "blobs" not in self._tables:
             return None
-        row = self._conn.execute("SELECT data FROM blobs WHERE experiment_id=? AND key=?",
-                                 (exp_id, key)).fetchone()
+        with self._reading(f"the {key!r} blob of experiment {exp_id!r}"):
+            row = self._conn.execute("SELECT data FROM blobs WHERE experiment_id=? AND key=?",
+                                     (exp_id, key)).fetchone()
         return None if row is None else bytes(row[0])
 
     # groups ------------------------------------------------------------------------------------
     def open_group(self, group_id: str, config: dict[str, Any]) -> bool:
+        self.flush()
         with self._tx() as c:
             row = c.execute("SELECT config FROM groups WHERE id=?", (group_id,)).fetchone()
             if row is not None:
@@ -484,32 +864,95 @@ class SQLiteStorage(Storage):
             return True
 
     def add_to_group(self, group_id: str, exp_id: str, labels: dict[str, Any]) -> None:
+        self.flush()
         with self._tx() as c:
             c.execute("INSERT OR REPLACE INTO group_members VALUES (?,?,?)",
                       (group_id, exp_id, dumps(labels)))
 
     def groups(self) -> list[dict[str, Any]]:
+        self.flush()
         if "groups" not in self._tables:
             return []
-        rows = self._conn.execute(
-            "SELECT g.id, g.created, g.config, (SELECT COUNT(*) FROM group_members m "
-            "WHERE m.group_id = g.id) FROM groups g ORDER BY g.created").fetchall()
-        return [{"id": r[0], "created": r[1], "config": json.loads(r[2]), "n_experiments": r[3]}
-                for r in rows]
+        with self._reading("the groups table"):
+            rows = self._conn.execute(
+                "SELECT g.id, g.created, g.config, (SELECT COUNT(*) FROM group_members m "
+                "WHERE m.group_id = g.id) FROM groups g ORDER BY g.created").fetchall()
+        return [{"id": r[0], "created": r[1], "config": self._loads(r[2], f"the config of group "
+                                                                          f"{r[0]!r}"),
+                 "n_experiments": r[3]} for r in rows]
 
     def group(self, group_id: str) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-        row = (self._conn.execute("SELECT config FROM groups WHERE id=?", (group_id,)).fetchone()
-               if "groups" in self._tables else None)
+        self.flush()
+        with self._reading(f"group {group_id!r}"):
+            row = (self._conn.execute("SELECT config FROM groups WHERE id=?",
+                                      (group_id,)).fetchone()
+                   if "groups" in self._tables else None)
         if row is None:
             ids = [g["id"] for g in self.groups()]
             raise StorageError(f"no group {group_id!r} in {self.location}{did_you_mean(group_id, ids)}")
-        members = self._conn.execute(
-            "SELECT experiment_id, labels FROM group_members WHERE group_id=? ORDER BY rowid",
-            (group_id,)).fetchall()
-        return json.loads(row[0]), [(e, json.loads(lab)) for e, lab in members]
+        with self._reading(f"group {group_id!r}"):
+            members = self._conn.execute(
+                "SELECT experiment_id, labels FROM group_members WHERE group_id=? ORDER BY rowid",
+                (group_id,)).fetchall()
+        return (self._loads(row[0], f"the config of group {group_id!r}"),
+                [(e, self._loads(lab, f"the labels of {e!r} in group {group_id!r}"))
+                 for e, lab in members])
 
     def close(self) -> None:
-        self._conn.close()
+        """Write what the group commit holds, give this process's leases back, close."""
+        try:
+            self.flush()
+            if self._leases and not self.readonly and self._broken is None:
+                try:
+                    with self._tx() as c:
+                        self._release_leases(c, sorted(self._leases))
+                except (NaslabError, sqlite3.DatabaseError):
+                    pass  # a lease left behind lapses with this process
+        finally:
+            self._conn.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({str(self.path)!r})"
+
+
+# ------------------------------------------------------------------------------------------
+# leases
+
+def _process_start(pid: int) -> str | None:
+    """A token of when process ``pid`` started (Linux: /proc start time), to tell a live
+    holder from a new process that reused its pid; None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _my_lease() -> dict[str, Any]:
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "start": _process_start(pid),
+            "since": time.time()}
+
+
+def _lease_alive(holder: dict[str, Any], updated: float | None) -> bool:
+    """Whether the process that holds a lease is still running (and is not this one)."""
+    mine = _my_lease()
+    if holder.get("host") != mine["host"]:
+        last = max(float(holder.get("since") or 0), float(updated or 0))
+        return time.time() - last < LEASE_STALE_S
+    try:
+        pid = int(str(holder.get("pid")))
+    except ValueError:
+        return False
+    if pid == mine["pid"]:
+        return False  # this process: a run that stopped and is started again
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    except OSError:
+        return False
+    start = holder.get("start")
+    return start is None or _process_start(pid) in (None, start)
