@@ -101,7 +101,7 @@ def _trials(db: Path) -> int:
 
 def test_kill_9_mid_run_then_the_same_command_equals_an_uninterrupted_run(
         data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    budget = 300
+    budget = 1000  # well past the kill point: group commits write cheap trials in batches
     opts = ["search", "--strategy", "nsga2", *MO, "--constraint", "latency_ms@pixel3<=20",
             "--budget", str(budget), "--seed", "7", "--no-progress", "--output", "json",
             "--data-dir", str(data_dir)]

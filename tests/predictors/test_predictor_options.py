@@ -23,7 +23,11 @@ _ZC_OPTS = {"zc_proxies": Option(ZC, extra={"encoding": "path+zc"}),
             "zc_params": Option({"C": 8}, base={"zc_proxies": ZC, "encoding": "path+zc"})}
 _TREES = {"n_estimators": Option(20), "learning_rate": Option(0.2), "num_leaves": Option(4),
           "min_child_samples": Option(10), "subsample": Option(0.5), "colsample": Option(0.4),
-          "encoding": Option("onehot"), "seed": Option(1), **_ZC_OPTS}
+          "encoding": Option("onehot"), "seed": Option(1), **_ZC_OPTS,
+          # trees split on ranks: a parameter count at another width ranks the archs alike
+          # (a monotone change of one feature), so the width's effect shows on synflow
+          "zc_params": Option({"C": 8}, base={"zc_proxies": ("synflow",),
+                                              "encoding": "path+zc"})}
 
 #: predictor -> (parameters of both runs, {option: alternative})
 PREDICTOR_OPTIONS: dict[str, tuple[dict[str, Any], dict[str, Option]]] = {

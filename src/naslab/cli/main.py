@@ -545,6 +545,8 @@ def query(arch: str = typer.Argument(..., help="Architecture in the space's nota
             d[f"{m}_mean"] = sum(runs) / len(runs)
         else:
             d[m] = runs[0]
+    for m in bench.device_metrics:  # None: the benchmark records no such measurement
+        d.setdefault(m, None)
     d["cost_s"] = bench.cost(a)
     if output == "json":
         typer.echo(json.dumps(d))
