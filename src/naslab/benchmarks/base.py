@@ -245,8 +245,11 @@ class TabularBenchmark(ABC):
         recorded run or a mean over runs, and why) and ``cost`` (what the simulated cost
         charges, and what the data lack). Subclasses say more where they know more."""
         fid = self.check_fidelity(fidelity)
-        return {"val_acc": "the recorded validation value",
-                "cost": f"the recorded {self.cost_metric} at {fid:g} {self.fidelity_unit}"}
+        cost = (f"the recorded {self.cost_metric} at {fid:g} {self.fidelity_unit}"
+                if self.cost_metric else
+                "none: the benchmark records no training time, so every query costs 0 simulated "
+                "seconds (budgets in trials only)")
+        return {"val_acc": "the recorded validation value", "cost": cost}
 
     def network_options(self) -> dict[str, Any] | None:
         """How the recorded networks were built, for counting what the table lacks (FLOPs):
