@@ -16,7 +16,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from naslab.cli.main import main
@@ -271,6 +271,12 @@ def test_fuzz_damaged_storage_files(offset: float, length: int, fill: str, seed:
                                "objectives", "front"]),
        value=st.one_of(st.text(max_size=12), st.sampled_from(["[", "{}", "null", "[1,2",
                                                               "\"x\"", "1e999"])))
+# found by a longer fuzz run (300 examples per property): valid JSON of the wrong shape
+@example(table="trials", column="metrics", value="null")
+@example(table="trials", column="info", value="[1]")
+@example(table="trials", column="front", value="{}")
+@example(table="trials", column="objectives", value="\"x\"")
+@example(table="trials", column="choices", value="{}")
 def test_fuzz_malformed_rows(table: str, column: str, value: str, small_db: tuple[bytes, str],
                              data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     good, exp_id = small_db

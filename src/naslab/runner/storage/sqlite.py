@@ -707,12 +707,18 @@ class SQLiteStorage(Storage):
         for r in rows:
             try:
                 arch = Architecture.from_json({"space": r[1], "choices": loads(r[2])})
+                metrics = loads(r[4])
+                if not isinstance(metrics, dict):
+                    raise TypeError(f"metrics is {type(metrics).__name__}, not an object")
+                info = loads(r[19]) if r[19] else {}
+                if not isinstance(info, dict):
+                    raise TypeError(f"info is {type(info).__name__}, not an object")
                 out.append(TrialRecord(
-                    number=r[0], arch=arch, status=r[3], metrics=loads(r[4]), objective=r[5],
+                    number=r[0], arch=arch, status=r[3], metrics=metrics, objective=r[5],
                     fidelity=r[6], seed=r[7], cost=Cost(r[8], r[9]), reused=bool(r[10]),
                     error=r[11], started=r[12], finished=r[13], incumbent_number=r[14],
                     incumbent_objective=r[15], incumbent_test=r[16], cum_simulated_s=r[17],
-                    cum_wall_s=r[18], info=loads(r[19]) if r[19] else {},
+                    cum_wall_s=r[18], info=info,
                     objectives=_objectives_of(r[20], r[3], r[5]),
                     feasible=_feasible_of(r[21], r[3]),
                     front=loads(r[22]) if r[22] is not None else None, hypervolume=r[23]))
