@@ -728,6 +728,13 @@ class SQLiteStorage(Storage):
                 raise self._damaged(f"trial {r[0]} of experiment {exp_id!r} holds malformed "
                                     f"data ({type(exc).__name__}: {exc})",
                                     f"reading the trials of experiment {exp_id!r}") from None
+        for k, t in enumerate(out):  # numbers 0..n-1; an incumbent is an earlier trial
+            inc = t.incumbent_number
+            if t.number != k or (inc is not None and not 0 <= inc <= k):
+                what = (f"trial number {t.number} where {k} was expected" if t.number != k else
+                        f"trial {k}'s incumbent is trial {inc}, which is not an earlier trial")
+                raise self._damaged(f"experiment {exp_id!r} holds inconsistent trials ({what})",
+                                    f"reading the trials of experiment {exp_id!r}")
         return out
 
     def trial_columns(self, exp_id: str, columns: tuple[str, ...] | list[str]) -> dict[str, list[Any]]:
