@@ -307,3 +307,54 @@ def load_benchmark(spec: str, *, data_dir: str | os.PathLike[str] | None = None,
     if not isinstance(bench, TabularBenchmark):
         raise ConfigError(f"benchmark {name!r} is {type(bench).__name__}, not a TabularBenchmark")
     return bench
+
+
+class ValidationOnlyBenchmark(TabularBenchmark):
+    """A table with one recorded value per architecture and metric, validation metrics only
+    and no training times (NB301's sample, TransNAS-Bench-101's zero-cost file): queries read
+    ``self._cols[metric][row]`` (filled by the subclass), cost nothing, and test metrics raise
+    :attr:`test_unavailable_reason`. Subclasses give :meth:`index` and the data."""
+
+    cost_metric = ""
+    _cols: dict[str, list[float]]
+
+    def _col(self, metric: str) -> list[float]:
+        col = self._cols.get(metric)
+        if col is None:
+            self.check_metric(metric)   # raises with the benchmark's metrics
+            raise DataError(self.test_unavailable_reason)  # pragma: no cover - test metrics
+        return col
+
+    def query(self, arch: Architecture | int | str, metric: str = "val_acc", *, seed: int = 0,
+              fidelity: float | None = None, device: str | None = None) -> float:
+        i = self.index(arch)
+        self.check_fidelity(fidelity)
+        if device is not None:
+            self.check_device(device)
+        if metric.startswith("test_"):
+            raise DataError(self.test_unavailable_reason)
+        return self._col(metric)[i]
+
+    def cost(self, arch: Architecture | int | str, *, fidelity: float | None = None) -> float:
+        """0: the data record no training times."""
+        self.index(arch)
+        self.check_fidelity(fidelity)
+        return 0.0
+
+    def evaluate(self, arch: Architecture | int | str, *, fidelity: float | None = None,
+                 seed: int = 0, devices: Sequence[str] = ()) -> tuple[dict[str, float], float]:
+        i = self.index(arch)
+        self.check_fidelity(fidelity)
+        for d in devices:
+            self.check_device(d)
+        return {m: self._cols[m][i] for m in self.metrics}, 0.0
+
+    def column(self, metric: str, *, fidelity: float | None = None,
+               device: str | None = None) -> np.ndarray:
+        """``metric`` of every row, in row order."""
+        self.check_fidelity(fidelity)
+        if device is not None:
+            self.check_device(device)
+        if metric.startswith("test_"):
+            raise DataError(self.test_unavailable_reason)
+        return np.asarray(self._col(metric), dtype=np.float64)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from naslab.benchmarks.base import TabularBenchmark
+from naslab.benchmarks.base import ValidationOnlyBenchmark
 from naslab.benchmarks.cache import Sources, TableCache, Tables
 from naslab.benchmarks.datadir import data_dir_origin, file_hash, find_file, resolve_data_dir
 from naslab.errors import ConfigError, DataError, InvalidArchitectureError, did_you_mean
@@ -114,7 +114,7 @@ def _parse(sources: Sources) -> Tables:
 
 
 @register("benchmark", "nb301", aliases=("nasbench301", "nas-bench-301"))
-class NB301Sample(TabularBenchmark):
+class NB301Sample(ValidationOnlyBenchmark):
     """NASLib's 725 DARTS genotypes with NB301-surrogate validation accuracy (CIFAR-10).
 
     ``load_benchmark("nb301/cifar10")``. The labels are surrogate predictions (see the module
@@ -126,7 +126,6 @@ class NB301Sample(TabularBenchmark):
     fidelities = (1.0,)
     max_fidelity = 1.0
     fidelity_unit = "full recorded training"
-    cost_metric = ""
     device_metrics = ()
     metric_modes = {"val_acc": "max", "params_m": "min", "flops_m": "min",
                     **{f"zc_{p}": "max" for p in PROXIES}}
@@ -200,40 +199,6 @@ class NB301Sample(TabularBenchmark):
             raise DataError(f"{self.name}: genotype {self._space.format(a)} is not among the "
                             f"{len(self._archs)} labelled genotypes of the NB301 sample")
         return row
-
-    def query(self, arch: Architecture | int | str, metric: str = "val_acc", *, seed: int = 0,
-              fidelity: float | None = None, device: str | None = None) -> float:
-        i = self.index(arch)
-        self.check_fidelity(fidelity)
-        if device is not None:
-            self.check_device(device)
-        if metric.startswith("test_"):
-            raise DataError(self.test_unavailable_reason)
-        return self._cols[self.check_metric(metric)][i]
-
-    def cost(self, arch: Architecture | int | str, *, fidelity: float | None = None) -> float:
-        """0: the file records no training times."""
-        self.index(arch)
-        self.check_fidelity(fidelity)
-        return 0.0
-
-    def evaluate(self, arch: Architecture | int | str, *, fidelity: float | None = None,
-                 seed: int = 0, devices: Sequence[str] = ()) -> tuple[dict[str, float], float]:
-        i = self.index(arch)
-        self.check_fidelity(fidelity)
-        for d in devices:
-            self.check_device(d)
-        return {m: self._cols[m][i] for m in self.metrics}, 0.0
-
-    def column(self, metric: str, *, fidelity: float | None = None,
-               device: str | None = None) -> np.ndarray:
-        """``metric`` of the 725 genotypes in row order."""
-        self.check_fidelity(fidelity)
-        if device is not None:
-            self.check_device(device)
-        if metric.startswith("test_"):
-            raise DataError(self.test_unavailable_reason)
-        return np.asarray(self._cols[self.check_metric(metric)], dtype=np.float64)
 
     def optimum(self, metric: str = "test_acc", mode: str | None = None, *,
                 fidelity: float | None = None, device: str | None = None) -> float | None:

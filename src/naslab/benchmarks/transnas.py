@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from naslab.benchmarks.base import TabularBenchmark
+from naslab.benchmarks.base import ValidationOnlyBenchmark
 from naslab.benchmarks.cache import Sources, TableCache, Tables
 from naslab.benchmarks.datadir import data_dir_origin, file_hash, find_file, resolve_data_dir
 from naslab.errors import ConfigError, DataError, did_you_mean
@@ -144,7 +144,7 @@ def _check_op_order(path: Path, task: str, val: np.ndarray, syn: np.ndarray,
 
 
 @register("benchmark", "tnb101", aliases=("transnas101", "transnas-bench-101"))
-class TransNASBenchmark(TabularBenchmark):
+class TransNASBenchmark(ValidationOnlyBenchmark):
     """Tabular TransNAS-Bench-101 micro for one task.
 
     Parameters
@@ -162,7 +162,6 @@ class TransNASBenchmark(TabularBenchmark):
     fidelities = (1.0,)
     max_fidelity = 1.0
     fidelity_unit = "full recorded training"
-    cost_metric = ""
     device_metrics = ()
     metric_modes = {"val_acc": "max", "val_neg_loss": "max", "val_loss": "min",
                     "zc_synflow": "max"}
@@ -222,46 +221,6 @@ class TransNASBenchmark(TabularBenchmark):
         if isinstance(arch, str):
             return self._space.index(self._space.parse(arch))
         return self._space.index(self._space.from_index(arch))
-
-    def _col(self, metric: str) -> list[float]:
-        col = self._cols.get(metric)
-        if col is None:
-            self.check_metric(metric)   # raises with the benchmark's metrics
-            raise DataError(self.test_unavailable_reason)  # pragma: no cover - test metrics
-        return col
-
-    def query(self, arch: Architecture | int | str, metric: str = "val_acc", *, seed: int = 0,
-              fidelity: float | None = None, device: str | None = None) -> float:
-        i = self.index(arch)
-        self.check_fidelity(fidelity)
-        if device is not None:
-            self.check_device(device)
-        if metric.startswith("test_"):
-            raise DataError(self.test_unavailable_reason)
-        return self._col(metric)[i]
-
-    def cost(self, arch: Architecture | int | str, *, fidelity: float | None = None) -> float:
-        """0: the file records no training times."""
-        self.index(arch)
-        self.check_fidelity(fidelity)
-        return 0.0
-
-    def evaluate(self, arch: Architecture | int | str, *, fidelity: float | None = None,
-                 seed: int = 0, devices: Sequence[str] = ()) -> tuple[dict[str, float], float]:
-        i = self.index(arch)
-        self.check_fidelity(fidelity)
-        for d in devices:
-            self.check_device(d)
-        return {m: self._cols[m][i] for m in self.metrics}, 0.0
-
-    def column(self, metric: str, *, fidelity: float | None = None,
-               device: str | None = None) -> np.ndarray:
-        self.check_fidelity(fidelity)
-        if device is not None:
-            self.check_device(device)
-        if metric.startswith("test_"):
-            raise DataError(self.test_unavailable_reason)
-        return np.asarray(self._col(metric), dtype=np.float64)
 
     def describe(self) -> dict[str, Any]:
         return {"benchmark": self.name,
