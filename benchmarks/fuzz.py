@@ -37,17 +37,19 @@ def main() -> None:
          "--hypothesis-show-statistics", "-rA"],
         env=env, capture_output=True, text=True, cwd=ROOT)
     out = p.stdout + p.stderr
-    props: dict[str, dict[str, object]] = {}
+    props: dict[str, dict[str, int]] = {}
     for block in re.split(r"\n(?=tests/cli/test_bad_inputs.py::)", out):
         m = re.match(r"tests/cli/test_bad_inputs.py::(test_fuzz_\w+):", block)
         if not m:
             continue
-        passing = [int(x) for x in re.findall(r"- (\d+) passing examples", block)]
-        failing = [int(x) for x in re.findall(r"(\d+) failing examples", block)]
-        props[m.group(1)] = {"passing": sum(passing), "failing": sum(failing)}
+        # hypothesis >= 6: "- 3 passing, 0 failing, and 0 invalid test cases" per phase
+        counts = re.findall(r"(\d+) passing, (\d+) failing, and (\d+) invalid", block)
+        props[m.group(1)] = {"passing": sum(int(c[0]) for c in counts),
+                             "failing": sum(int(c[1]) for c in counts),
+                             "invalid": sum(int(c[2]) for c in counts)}
     failed = re.findall(r"FAILED (\S+)", out)
     result = {"examples_per_property": args.examples, "properties": props,
-              "total_passing": sum(int(v["passing"]) for v in props.values()),  # type: ignore[call-overload]
+              "total_passing": sum(v["passing"] for v in props.values()),
               "failed": failed, "wall_s": round(time.time() - t0, 1), "rc": p.returncode,
               "date": time.strftime("%Y-%m-%d")}
     Path(args.out).write_text(json.dumps(result, indent=1))
@@ -55,7 +57,9 @@ def main() -> None:
         print(f"{name:40s} {v['passing']:>6} passing, {v['failing']} failing")
     print(f"total {result['total_passing']} examples, {len(failed)} failing properties, "
           f"{result['wall_s']} s")
-    if p.returncode != 0:
+    if not props:
+        print("no hypothesis statistics found in pytest's output (format changed?)")
+    if p.returncode != 0 or not props:
         print(out[-6000:])
         sys.exit(1)
 
