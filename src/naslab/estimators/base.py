@@ -48,10 +48,10 @@ class Evaluation:
     def without_test(self) -> Evaluation:
         """This evaluation with every ``test_*`` metric removed (what a strategy may see)."""
         m = self.metrics
-        if not any(k.startswith(TEST_PREFIX) for k in m):
+        kept = {k: v for k, v in m.items() if not k.startswith(TEST_PREFIX)}
+        if len(kept) == len(m):
             return self
-        return Evaluation({k: v for k, v in m.items() if not k.startswith(TEST_PREFIX)},
-                          self.cost, self.fidelity, self.info)
+        return Evaluation(kept, self.cost, self.fidelity, self.info)
 
 
 class Estimator(ABC):

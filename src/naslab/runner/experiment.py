@@ -348,6 +348,7 @@ class Experiment:
         estimator.check_space(space)
         self.space, self.strategy, self.estimator = space, strategy, estimator
         self.objectives, self.termination = objectives, termination
+        self._may_discard = termination.may_discard()
         self.storage: TrialStore = storage if storage is not None else InMemoryStorage()
         self._own_executor = executor is None
         self.executor = executor if executor is not None else SerialExecutor()
@@ -534,7 +535,7 @@ class Experiment:
         whose rule discards such a query (or an earlier one was dropped already)."""
         if state.discarded:
             return True
-        if res.evaluation is None:
+        if res.evaluation is None or not self._may_discard:
             return False
         prog = Progress(len(state.trials), 0, state.cum_sim, state.wall())
         return not self.termination.admits(prog, res.evaluation.cost.simulated_s)

@@ -12,7 +12,7 @@ from naslab.spaces.base import Architecture
 EXPERIMENT_KINDS = ("search", "oneshot")
 
 
-@dataclass
+@dataclass(slots=True)
 class TrialRecord:
     """One evaluated (or failed) architecture, with the incumbent (and front) after it."""
 

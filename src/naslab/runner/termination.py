@@ -15,7 +15,7 @@ from naslab.errors import ConfigError, check_float, check_int, check_limit, did_
 OVER_BUDGET = ("keep", "discard")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Progress:
     """What a run has spent so far (completed trials only, plus the number still pending)."""
 
@@ -45,6 +45,11 @@ class Termination(ABC):
         ``progress``; False only under a rule that discards the query that would exceed its
         budget (``over_budget="discard"``). The runner then drops it and stops."""
         return True
+
+    def may_discard(self) -> bool:
+        """Whether :meth:`admits` can ever be False (the runner skips the check otherwise):
+        True for any rule that overrides :meth:`admits`, unless it says otherwise."""
+        return type(self).admits is not Termination.admits
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -91,6 +96,9 @@ class MaxSimulatedSeconds(Termination):
 
     def admits(self, p: Progress, simulated_s: float) -> bool:
         return self.over_budget == "keep" or p.simulated_s + simulated_s <= self.seconds
+
+    def may_discard(self) -> bool:
+        return self.over_budget != "keep"
 
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {"max_simulated_s": self.seconds}
@@ -146,6 +154,9 @@ class AnyOf(Termination):
 
     def admits(self, p: Progress, simulated_s: float) -> bool:
         return all(r.admits(p, simulated_s) for r in self.rules)
+
+    def may_discard(self) -> bool:
+        return any(r.may_discard() for r in self.rules)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -140,7 +140,7 @@ class NB201Space(SearchSpace):
         return arch
 
     def sample(self, rng: np.random.Generator) -> Architecture:
-        return Architecture(self.name, tuple(int(x) for x in rng.integers(0, N_OPS, N_EDGES)))
+        return Architecture(self.name, tuple(rng.integers(0, N_OPS, N_EDGES).tolist()))
 
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
         """Change the op of one uniformly chosen edge to a uniformly chosen different op."""

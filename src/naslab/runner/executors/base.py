@@ -20,7 +20,7 @@ from naslab.estimators.base import Estimator, Evaluation
 from naslab.spaces.base import Architecture
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     ticket: int
     arch: Architecture
@@ -28,7 +28,7 @@ class Task:
     seed: int
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskResult:
     ticket: int
     evaluation: Evaluation | None
