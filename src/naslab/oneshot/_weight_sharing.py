@@ -31,7 +31,7 @@ supernet estimator and the fidelity harness.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,10 +45,30 @@ if TYPE_CHECKING:
     from naslab.data.base import ImageDataset
     from naslab.nn.protocol import Protocol
 
-__all__ = ["WeightSharingMethod", "SEARCH_STREAM", "check_bn"]
+__all__ = ["WeightSharingMethod", "SEARCH_STREAM", "check_bn", "distinct"]
 
 #: seed stream of the post-training search
 SEARCH_STREAM = 0x5EA4
+
+
+#: draws tried per wanted candidate before accepting fewer distinct ones
+_TRIES = 20
+
+
+def distinct(draw: Callable[[], Architecture], n: int,
+             exclude: Container[Architecture] = ()) -> list[Architecture]:
+    """Up to ``n`` distinct architectures from ``draw()`` (none in ``exclude``), in the order
+    drawn; at most ``_TRIES * n`` draws, so a small space gives fewer."""
+    out: list[Architecture] = []
+    seen: set[Architecture] = set()
+    for _ in range(n * _TRIES):
+        if len(out) >= n:
+            break
+        a = draw()
+        if a not in seen and a not in exclude:
+            seen.add(a)
+            out.append(a)
+    return out
 
 
 def check_bn(bn: Any) -> str:
@@ -246,6 +266,14 @@ class WeightSharingMethod(OneShotMethod):
             log["final_stage"] = [[str(a), v] for a, v in top]
         self.search_log = log
         return ranked
+
+    def search_top(self, candidates: Sequence[Architecture], *, eval_batches: int,
+                   final_candidates: int, top_k: int) -> list[Architecture]:
+        """The ``top_k`` best of ``candidates`` by :meth:`rank` (``eval_batches`` 0: all
+        batches), best first: the search of RS-WS, ENAS and SMASH."""
+        ranked = self.rank(candidates, eval_batches=eval_batches or None,
+                           final_candidates=final_candidates)
+        return [a for a, _ in ranked[:top_k]]
 
     # --- derive / diagnostics --------------------------------------------------------------
     def marginal_arch(self) -> Architecture:

@@ -37,13 +37,10 @@ from __future__ import annotations
 from typing import Any
 
 from naslab.errors import check_float, check_int
-from naslab.oneshot._weight_sharing import WeightSharingMethod
+from naslab.oneshot._weight_sharing import WeightSharingMethod, distinct
 from naslab.registry import register
 from naslab.seeding import derive_seed
 from naslab.spaces.base import Architecture
-
-#: draws tried per wanted candidate before accepting fewer distinct ones
-_TRIES = 20
 
 
 @register("oneshot", "enas")
@@ -172,19 +169,11 @@ class ENAS(WeightSharingMethod):
         g = torch.Generator(device="cpu")
         g.manual_seed(derive_seed(self.seed, 0x5EA4, 1))
         self.controller.eval()
-        cands: list[Architecture] = []
-        seen: set[Architecture] = set()
         with torch.no_grad():
-            for _ in range(self.candidates * _TRIES):
-                if len(cands) >= self.candidates:
-                    break
-                a = self.space.from_decision_indices(self.controller.sample(g)[0])
-                if a not in seen:
-                    seen.add(a)
-                    cands.append(a)
-        ranked = self.rank(cands, eval_batches=self.eval_batches or None,
-                           final_candidates=self.final_candidates)
-        return [a for a, _ in ranked[:self.top_k]]
+            cands = distinct(lambda: self.space.from_decision_indices(
+                self.controller.sample(g)[0]), self.candidates)
+        return self.search_top(cands, eval_batches=self.eval_batches,
+                               final_candidates=self.final_candidates, top_k=self.top_k)
 
     # --- state -----------------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:

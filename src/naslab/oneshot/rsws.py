@@ -27,13 +27,9 @@ with ``bn="standalone"`` gives the SPOS-style evaluation for comparison.
 from __future__ import annotations
 
 from naslab.errors import check_int
-from naslab.oneshot._weight_sharing import WeightSharingMethod
+from naslab.oneshot._weight_sharing import WeightSharingMethod, distinct
 from naslab.registry import register
 from naslab.spaces.base import Architecture
-
-#: draws tried per wanted candidate before accepting fewer distinct ones
-_TRIES = 20
-
 
 @register("oneshot", "rsws", aliases=("rs-ws", "rsps"))
 class RandomSearchWS(WeightSharingMethod):
@@ -56,15 +52,6 @@ class RandomSearchWS(WeightSharingMethod):
 
     def search(self) -> list[Architecture]:
         rng = self.search_rng()
-        cands: list[Architecture] = []
-        seen: set[Architecture] = set()
-        for _ in range(self.candidates * _TRIES):
-            if len(cands) >= self.candidates:
-                break
-            a = self.uniform_arch(rng)
-            if a not in seen:
-                seen.add(a)
-                cands.append(a)
-        ranked = self.rank(cands, eval_batches=self.eval_batches or None,
-                           final_candidates=self.final_candidates)
-        return [a for a, _ in ranked[:self.top_k]]
+        return self.search_top(distinct(lambda: self.uniform_arch(rng), self.candidates),
+                               eval_batches=self.eval_batches,
+                               final_candidates=self.final_candidates, top_k=self.top_k)

@@ -49,13 +49,9 @@ from __future__ import annotations
 from typing import Any
 
 from naslab.errors import ConfigError, check_float, check_int
-from naslab.oneshot._weight_sharing import WeightSharingMethod
+from naslab.oneshot._weight_sharing import WeightSharingMethod, distinct
 from naslab.registry import register
 from naslab.spaces.base import Architecture
-
-#: draws tried per wanted child before giving up on finding one not scored yet
-_TRIES = 20
-
 
 @register("oneshot", "spos")
 class SPOS(WeightSharingMethod):
@@ -116,14 +112,8 @@ class SPOS(WeightSharingMethod):
             return sorted(order, key=lambda a: (-scores[a], pos[a]))
 
         def fresh(make: Any, want: int, taken: set[Architecture]) -> list[Architecture]:
-            out: list[Architecture] = []
-            for _ in range(want * _TRIES):
-                if len(out) >= want:
-                    break
-                a = make()
-                if a not in scores and a not in taken:
-                    taken.add(a)
-                    out.append(a)
+            out = distinct(make, want, exclude=set(scores) | taken)
+            taken.update(out)
             return out
 
         for g in range(self.generations):
