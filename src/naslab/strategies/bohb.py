@@ -181,21 +181,6 @@ class BOHB(_MultiFidelity):
             self._asked += 1
         return out
 
-    def _advance(self) -> None:
-        if self._told < self._rung_size():
-            return
-        ok = [(s, i) for i, s in enumerate(self._scores) if s is not None and s > -math.inf]
-        nxt = self._rung + 1
-        if nxt >= len(self._rungs) or not ok:
-            self._bracket_no += 1
-            self._new_bracket()
-            return
-        keep = min(self._sizes[nxt], len(ok))
-        ok.sort(key=lambda t: (-t[0], t[1]))  # best first; ties: earlier member first
-        self._members = [self._members[i] for _, i in ok[:keep]]
-        self._scores = [None] * keep
-        self._rung, self._asked, self._told = nxt, 0, 0
-
     def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
         score = self.objective.score(evaluation)
         self._observe(self._rungs[self._rung], arch, -score)

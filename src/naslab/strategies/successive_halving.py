@@ -166,20 +166,25 @@ class _MultiFidelity(Strategy):
         self._asked = 0  # members of the current rung handed out so far
         self._told = 0
 
+    def _rung_size(self) -> int:
+        """How many members the current rung has once complete."""
+        return len(self._members)
+
     def _advance(self) -> None:
-        """The current rung is complete: promote the best, or start the next bracket."""
-        if self._told == len(self._members):
-            ok = [(s, i) for i, s in enumerate(self._scores) if s is not None and s > -math.inf]
-            nxt = self._rung + 1
-            if nxt >= len(self._rungs) or not ok:
-                self._bracket_no += 1
-                self._new_bracket()
-                return
-            keep = min(self._sizes[nxt], len(ok))
-            ok.sort(key=lambda t: (-t[0], t[1]))  # best first; ties: earlier member first
-            self._members = [self._members[i] for _, i in ok[:keep]]
-            self._scores = [None] * keep
-            self._rung, self._asked, self._told = nxt, 0, 0
+        """When the current rung is complete: promote the best, or start the next bracket."""
+        if self._told < self._rung_size():
+            return
+        ok = [(s, i) for i, s in enumerate(self._scores) if s is not None and s > -math.inf]
+        nxt = self._rung + 1
+        if nxt >= len(self._rungs) or not ok:
+            self._bracket_no += 1
+            self._new_bracket()
+            return
+        keep = min(self._sizes[nxt], len(ok))
+        ok.sort(key=lambda t: (-t[0], t[1]))  # best first; ties: earlier member first
+        self._members = [self._members[i] for _, i in ok[:keep]]
+        self._scores = [None] * keep
+        self._rung, self._asked, self._told = nxt, 0, 0
 
     # ask / tell ----------------------------------------------------------------------------
     def ask(self, n: int = 1) -> list[Suggestion]:
