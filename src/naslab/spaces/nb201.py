@@ -40,6 +40,10 @@ def _code(choices: tuple[int, ...]) -> int:
     return sum(c * p for c, p in zip(choices, _POW))
 
 
+#: ``op~j`` of each edge (edge k = (i, j): node i's input from node j, i = 1..3) and op
+_TOKENS = tuple(tuple(f"{op}~{j}" for op in OPS) for i in range(1, 4) for j in range(i))
+
+
 def _decode(code: int) -> tuple[int, ...]:
     out = []
     for _ in range(N_EDGES):
@@ -93,8 +97,11 @@ class NB201Space(SearchSpace):
         code_to_index = np.empty(N_ARCHS, dtype=np.int64)
         code_to_index[self._index_to_code] = np.arange(N_ARCHS)
         self._code_to_index = code_to_index
-        self._choices_to_index = {_decode(int(c)): i for i, c in enumerate(self._index_to_code)}
-        self._by_index = [Architecture("nb201", _decode(int(c))) for c in self._index_to_code]
+        # the choices of every index at once (digit k of the base-N_OPS code is edge k's op)
+        digits = (self._index_to_code[:, None] // np.array(_POW, dtype=np.int64)) % N_OPS
+        rows = list(map(tuple, digits.tolist()))
+        self._choices_to_index = {c: i for i, c in enumerate(rows)}
+        self._by_index = [Architecture("nb201", c) for c in rows]
         self._canon: np.ndarray | None = None
         self._keys: list[str] | None = None
 
@@ -186,16 +193,8 @@ class NB201Space(SearchSpace):
 
     # notation ----------------------------------------------------------------------------
     def format(self, arch: Architecture) -> str:
-        ch = arch.choices
-        parts = []
-        k = 0
-        for i in range(1, 4):
-            toks = []
-            for j in range(i):
-                toks.append(f"{OPS[ch[k]]}~{j}")
-                k += 1
-            parts.append("|" + "|".join(toks) + "|")
-        return "+".join(parts)
+        t = [_TOKENS[e][c] for e, c in enumerate(arch.choices)]
+        return f"|{t[0]}|+|{t[1]}|{t[2]}|+|{t[3]}|{t[4]}|{t[5]}|"
 
     def parse(self, text: str) -> Architecture:
         """Parse ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
