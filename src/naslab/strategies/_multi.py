@@ -47,6 +47,7 @@ class Unseen:
         except TypeError:
             self.size = None
         self.bits: np.ndarray | None = None
+        self._packed: str | None = None  # the bitmap's base64, while bits are unchanged
         if self.size is not None:
             try:
                 space.index(space.from_index(0))
@@ -60,6 +61,7 @@ class Unseen:
 
     def _clear(self) -> None:
         self.seen.clear()
+        self._packed = None
         if self.bits is not None:
             self.bits[:] = False
 
@@ -70,6 +72,7 @@ class Unseen:
             self.seen.add(arch.choices)
             if self.bits is not None:
                 self.bits[self.space.index(arch)] = True
+                self._packed = None
 
     def __contains__(self, arch: Architecture) -> bool:
         return arch.choices in self.seen
@@ -88,10 +91,11 @@ class Unseen:
         finite indexed spaces, else the list of proposed architectures (``dump`` = the
         strategy's ``_arch_json``)."""
         if self.bits is not None:
-            import base64
+            if self._packed is None:  # packed once per change, not once per checkpoint
+                import base64
 
-            return {"n": int(self.bits.size),
-                    "bitmap": base64.b64encode(np.packbits(self.bits).tobytes()).decode("ascii")}
+                self._packed = base64.b64encode(np.packbits(self.bits).tobytes()).decode("ascii")
+            return {"n": int(self.bits.size), "bitmap": self._packed}
         return [dump(Architecture(self.space.name, c)) for c in self.seen]
 
     def load(self, state: Any, load: Callable[[Any], Architecture]) -> None:
@@ -104,6 +108,7 @@ class Unseen:
                                  f"space {self.space.name!r}")
             raw = np.frombuffer(base64.b64decode(state["bitmap"]), dtype=np.uint8)
             self.bits = np.unpackbits(raw)[: self.bits.size].astype(bool)
+            self._packed = None
             self.seen = {self.space.from_index(int(i)).choices for i in np.flatnonzero(self.bits)}
             return
         for c in state:

@@ -55,6 +55,8 @@ class ScalarizedEvolution(Strategy):
         self._archs: list[Architecture | None] = [None] * p
         self._F = np.zeros((p, k))
         self._cv = np.zeros(p)
+        #: each slot's checkpoint form, made once when the slot is filled
+        self._json: list[list[Any] | None] = [None] * p
         self._count = 0
         self._next = 0
 
@@ -111,15 +113,12 @@ class ScalarizedEvolution(Strategy):
             self._hi[i] = max(self._hi[i], v)
         slot = self._next
         self._archs[slot], self._F[slot], self._cv[slot] = arch, f, cv
+        self._json[slot] = [self._arch_json(arch), self._F[slot].tolist(), float(self._cv[slot])]
         self._next = (slot + 1) % self.population_size
         self._count = min(self._count + 1, self.population_size)
 
     def _state(self) -> dict[str, Any]:
-        pop = []
-        for slot in self._age_order():
-            arch = self._archs[slot]
-            assert arch is not None
-            pop.append([self._arch_json(arch), self._F[slot].tolist(), float(self._cv[slot])])
+        pop = [self._json[slot] for slot in self._age_order()]
         return {"n_asked": self._n_asked,
                 "lo": [None if math.isinf(x) else x for x in self._lo],
                 "hi": [None if math.isinf(x) else x for x in self._hi],
@@ -134,12 +133,14 @@ class ScalarizedEvolution(Strategy):
             self._archs = [None] * p
             self._F = np.zeros((p, len(self._lo)))
             self._cv = np.zeros(p)
+            self._json = [None] * p
             self._count = self._next = 0
             for a, f, cv in state["population"]:  # oldest first, as the ring buffer fills
                 slot = self._next
                 self._archs[slot] = self._arch_from(a)
                 self._F[slot] = [float(v) for v in f]
                 self._cv[slot] = float(cv)
+                self._json[slot] = [a, self._F[slot].tolist(), float(cv)]
                 self._next = (slot + 1) % p
                 self._count = min(self._count + 1, p)
             self._seen.load(state["seen"], self._arch_from)

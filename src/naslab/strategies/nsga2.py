@@ -16,11 +16,13 @@ class _Member:
     """A told architecture: min-form objectives, violation, and after survival its rank and
     crowding distance (None for an infeasible survivor, which ranks by violation)."""
 
-    __slots__ = ("arch", "f", "cv", "rank", "crowd")
+    __slots__ = ("arch", "f", "cv", "rank", "crowd", "json")
 
     def __init__(self, arch: Architecture, f: list[float], cv: float, rank: int | None = None,
                  crowd: float | None = None) -> None:
         self.arch, self.f, self.cv, self.rank, self.crowd = arch, f, cv, rank, crowd
+        #: the member's checkpoint form, made once (a member never changes)
+        self.json: list[Any] | None = None
 
     def key(self) -> tuple[float, float, float]:
         """Smaller is better: violation, rank, minus crowding distance."""
@@ -71,6 +73,7 @@ class NSGA2(Strategy):
         self._pop: list[_Member] = []
         self._results: list[_Member] = []
         self._queue: list[Architecture] = []
+        self._queue_json: list[Any] = []  # the generation's proposals' checkpoint form
         self._pending = 0
         self._generation = -1  # -1: generation 0 not proposed yet
 
@@ -106,6 +109,7 @@ class NSGA2(Strategy):
             self._queue = [self._fresh() for _ in range(self.population_size)]
         else:
             self._queue = self._offspring(self.population_size)
+        self._queue_json = [self._arch_json(a) for a in self._queue]
 
     def _survive(self, members: list[_Member]) -> list[_Member]:
         if not members:
@@ -157,10 +161,12 @@ class NSGA2(Strategy):
 
     # state -------------------------------------------------------------------------------
     def _member_json(self, m: _Member) -> list[Any]:
-        crowd: float | str | None = m.crowd
-        if m.crowd is not None and not math.isfinite(m.crowd):
-            crowd = "inf"  # boundary points: strict JSON has no infinity
-        return [self._arch_json(m.arch), m.f, m.cv, m.rank, crowd]
+        if m.json is None:
+            crowd: float | str | None = m.crowd
+            if m.crowd is not None and not math.isfinite(m.crowd):
+                crowd = "inf"  # boundary points: strict JSON has no infinity
+            m.json = [self._arch_json(m.arch), m.f, m.cv, m.rank, crowd]
+        return m.json
 
     def _member_from(self, x: list[Any]) -> _Member:
         arch, f, cv, rank, crowd = x
@@ -172,7 +178,8 @@ class NSGA2(Strategy):
         return {"generation": self._generation, "pending": self._pending,
                 "population": [self._member_json(m) for m in self._pop],
                 "results": [self._member_json(m) for m in self._results],
-                "queue": [self._arch_json(a) for a in self._queue],
+                # the proposals not handed out yet: the last ones of the generation's list
+                "queue": self._queue_json[len(self._queue_json) - len(self._queue):],
                 "seen": self._seen.state(self._arch_json)}
 
     def _load_state(self, state: dict[str, Any]) -> None:
@@ -182,6 +189,7 @@ class NSGA2(Strategy):
             self._pop = [self._member_from(m) for m in state["population"]]
             self._results = [self._member_from(m) for m in state["results"]]
             self._queue = [self._arch_from(a) for a in state["queue"]]
+            self._queue_json = list(state["queue"])
             self._seen.load(state["seen"], self._arch_from)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"nsga2 state is not one this version wrote: {exc!r}") from None
