@@ -54,7 +54,7 @@ class DARTSPlus(DifferentiableMethod):
         super().setup(*args, **kwargs)
         ops = list(self.net.op_names)
         if self.stop in ("skip", "either") and self.skip_op not in ops:
-            raise ConfigError(f"darts-plus stop={self.stop!r} counts {self.skip_op!r} edges, "
+            raise ConfigError(f"{self.registry_name} stop={self.stop!r} counts {self.skip_op!r} edges, "
                               f"an op space {self.space.name!r} does not have (ops: "
                               f"{', '.join(ops)}); set skip_op or use stop='stable'")
         self.ranking, self.stable_epochs, self.fired = None, 0, None
