@@ -31,12 +31,24 @@ def _docstrings(tree: ast.AST) -> set[int]:
     return ids
 
 
+def _other_component_names(tree: ast.AST) -> set[int]:
+    """The name in ``@register(KIND, NAME)`` of a component of another kind than a space (a
+    one-shot method registered as ``darts`` names itself, not the DARTS space)."""
+    ids = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "register" and \
+                len(node.args) >= 2 and isinstance(node.args[0], ast.Constant) and \
+                node.args[0].value != "space" and isinstance(node.args[1], ast.Constant):
+            ids.add(id(node.args[1]))
+    return ids
+
+
 def space_mentions(path: Path, words: set[str]) -> list[str]:
     """``file:line: what`` for every string literal (docstrings excepted) or import that names
     one of the spaces in ``words`` (registry names, matched case-sensitively: a message citing
     the NB201 *paper* is not a space name)."""
     tree = ast.parse(path.read_text(), str(path))
-    docs = _docstrings(tree)
+    docs = _docstrings(tree) | _other_component_names(tree)
     pattern = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, sorted(words))) +
                          r")(?![A-Za-z0-9_])")
     out = []

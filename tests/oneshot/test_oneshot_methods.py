@@ -24,16 +24,33 @@ CI_PARAMS: dict[str, dict[str, Any]] = {
     "enas": {"controller_steps": 2, "controller_aggregate": 2, "candidates": 4},
     "smash": {"candidates": 4, "recalibration_batches": 2, "eval_batches": 2, "embed_dim": 4,
               "hidden": 8},
+    # differentiable methods: the eigenvalue every epoch (3 power iterations), so that its
+    # state and the rules reading it are resumed too
+    "darts": {"eig_every": 1, "eig_iters": 3},
+    "gdas": {"eig_every": 1, "eig_iters": 3},
+    "darts-plus": {"stop": "either", "patience": 1, "eig_every": 1, "eig_iters": 3},
+    "rdarts-es": {"window": 1, "eig_iters": 3},
+    "rdarts-l2": {"window": 1, "eig_iters": 3},
+    "sdarts-rs": {"eig_every": 1, "eig_iters": 3},
+    "sdarts-adv": {"attack_steps": 1, "eig_every": 1, "eig_iters": 3},
 }
 #: a digits subset: a few mini-batches per epoch
 CI_DATA = {"n_train": 256, "n_val": 128}
+#: methods whose every step runs all ops of every edge (the differentiable ones): a narrower
+#: supernet and two mini-batches per epoch -> (protocol overrides, dataset options)
+CI_SMALL = ({"C": 4, "batch_size": 32}, {"n_train": 64, "n_val": 32})
+SMALL = {"darts", "gdas", "darts-plus", "rdarts-es", "rdarts-l2", "sdarts-rs", "sdarts-adv"}
 
 
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.slow) if n in CI_PARAMS else n
     for n in registry.names("oneshot")])
 def test_every_registered_method_passes_the_conformance_suite(name: str) -> None:
-    check_oneshot(name, params=CI_PARAMS.get(name), data_kw=CI_DATA)
+    if name in SMALL:
+        check_oneshot(name, params=CI_PARAMS.get(name), protocol_overrides=CI_SMALL[0],
+                      data_kw=CI_SMALL[1])
+    else:
+        check_oneshot(name, params=CI_PARAMS.get(name), data_kw=CI_DATA)
 
 
 def test_the_suite_catches_a_method_that_does_not_resume_exactly() -> None:

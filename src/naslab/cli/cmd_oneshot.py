@@ -45,6 +45,9 @@ def oneshot(
         None, help="One-shot method (see `naslab list oneshot`)."),
     method_param: Optional[list[str]] = typer.Option(
         None, "--method-param", "-m", help="Method hyper-parameter KEY=VALUE (repeatable)."),
+    order: Optional[int] = typer.Option(
+        None, help="Order of the architecture gradient of the DARTS-style methods: 1 or 2 "
+                   "(the same as -m order=N)."),
     space: Optional[str] = typer.Option(
         None, help="Search space (default: naslab.spaces.DEFAULT_SPACE)."),
     dataset: str = typer.Option(
@@ -109,7 +112,13 @@ def oneshot(
         check_int("--image-size", image_size, minimum=4)
     threads = check_int("--threads", threads, minimum=0)
     registry.get("oneshot", method)  # unknown names: suggestions before anything loads
-    meth = registry.create("oneshot", method, **parse_params(method_param, "--method-param"))
+    mparams = parse_params(method_param, "--method-param")
+    if order is not None:
+        if "order" in mparams and mparams["order"] != order:
+            raise ConfigError(f"--order {order} and -m order={mparams['order']} disagree; give "
+                              f"one of them")
+        mparams["order"] = order
+    meth = registry.create("oneshot", method, **mparams)
     sp = _space(space)
     proto = _protocol(protocol, parse_params(set_, "--set"), epochs, image_size)
     dkw = parse_params(data_param, "--data-param")

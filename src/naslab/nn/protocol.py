@@ -14,6 +14,10 @@ under protocols. Built-in protocols:
 ``cpu`` (v1)
     A CPU-scale protocol for small data (digits): the same optimizer and schedule, batch 64,
     lr 0.05, 10 epochs, no augmentation, C=8, N=1 (one cell per stage).
+``nb201-darts`` / ``darts-cpu`` (v1)
+    The weight optimiser of NAS-Bench-201's DARTS / GDAS-style searches (SGD 0.025 -> 0.001,
+    batch 64, wd 5e-4): 50 epochs at C=16, N=5 with crop + flip (GPU), or 30 epochs at C=8,
+    N=1 on 16x16 images without augmentation (CPU).
 
 Any field can be overridden (``get_protocol("nb201", epochs=50, C=8)``); the overridden protocol
 keeps its name and records the changes (``overrides``) and a new hash. ``C`` and ``N`` (and the
@@ -178,6 +182,17 @@ PROTOCOLS: dict[str, Protocol] = {
     "nb201-enas": Protocol(name="nb201-enas", version=1, epochs=310, batch_size=128, lr=0.05,
                            lr_min=5e-4, momentum=0.9, nesterov=True, weight_decay=2.5e-4,
                            schedule="cosine", augment="crop_flip", C=16, N=5),
+    # differentiable NAS (darts, gdas, darts-plus, rdarts-*, sdarts-*): NAS-Bench-201's DARTS
+    # search (configs/nas-benchmark/algos/DARTS.config: SGD 0.025 -> 0.001 cosine, Nesterov,
+    # wd 5e-4, batch 64, 50 epochs; CIFAR-10 32x32, C=16, N=5) for GPU users; untested here
+    "nb201-darts": Protocol(name="nb201-darts", version=1, epochs=50, batch_size=64, lr=0.025,
+                            lr_min=0.001, momentum=0.9, nesterov=True, weight_decay=5e-4,
+                            schedule="cosine", augment="crop_flip", C=16, N=5),
+    # the same optimiser at CPU scale (C=8, N=1, 16x16 images, no augmentation, 30 epochs):
+    # what benchmarks/differentiable.py searches with (docs/benchmarks.md)
+    "darts-cpu": Protocol(name="darts-cpu", version=1, epochs=30, batch_size=64, lr=0.025,
+                          lr_min=0.001, momentum=0.9, nesterov=True, weight_decay=5e-4,
+                          schedule="cosine", augment="none", C=8, N=1, image_size=16),
 }
 
 

@@ -92,6 +92,14 @@ def build_report(storage: Storage, ident: str, out: str | Path, *, dpi: int = 11
         sections.append(sec)
         nav.append((f"t-{slug(target)}", target))
     timings["targets"] = time.perf_counter() - t1
+    if data.kind == "experiment" and data.runs and data.runs[0].kind == "oneshot":
+        from naslab.reports.oneshot_trajectory import trajectory_section
+
+        sec = trajectory_section(data.id, storage.records(data.id, "oneshot_epoch"), save_png,
+                                 save_table)
+        if sec:
+            sections.append(sec)
+            nav.append(("trajectory", "one-shot trajectory"))
 
     t1 = time.perf_counter()
     ledger = cost_ledger(data)
