@@ -14,7 +14,7 @@ from naslab.nn.mobilenet import MBConv, _mbconv_counts, make_divisible, mobilene
 from naslab.spaces.base import get_space
 
 SP = get_space("mobilenet")
-SMALL = {"width_mult": 0.25, "stem_stride": 1, "in_channels": 1, "num_classes": 10}
+SMALL = {"width_mult": 0.25, "in_channels": 1, "num_classes": 10}
 
 
 def g(seed: int = 0) -> torch.Generator:
@@ -56,11 +56,12 @@ def test_skeleton_matches_a_hand_count() -> None:
         assert round(count_flops(m, kern.input_shapes[0]) * 1e6) == hand[name][1], name
 
 
-@pytest.mark.parametrize("opts, size", [({}, 224), (SMALL, 32), ({"se": "all", "width_mult": 1.2}, 64),
-                                        ({"se": "none", "stem_stride": 1}, 28)])
+@pytest.mark.parametrize("opts, size", [({"stem_stride": 2, "C": 8}, 224), (SMALL, 32),
+                                        ({"se": "all", "width_mult": 1.2, "C": 4}, 20),
+                                        ({"se": "none", "N": 5, "C": 8}, 28)])
 def test_closed_form_counts_equal_the_built_network(opts: dict, size: int) -> None:
     rng = np.random.default_rng(1)
-    for _ in range(3):
+    for _ in range(2):
         a = SP.sample(rng)
         net = build_network(a, generator=g(), **opts)
         c = mobilenet_counts(a, image_size=size, **opts)
@@ -72,7 +73,7 @@ def test_closed_form_counts_equal_the_built_network(opts: dict, size: int) -> No
 def test_largest_and_smallest_nets() -> None:
     big = SP.parse("|".join(["k7e6-k7e6-k7e6-k7e6"] * 5))
     small = SP.parse("|".join(["k3e3-k3e3"] * 5))
-    cb, cs = mobilenet_counts(big), mobilenet_counts(small)
+    cb, cs = mobilenet_counts(big, image_size=224, stem_stride=2), mobilenet_counts(small)
     assert cb["params_m"] > 3 * cs["params_m"] / 1.1 and cb["flops_m"] > 4 * cs["flops_m"]
     # with OFA's 1000 classes the largest net has about 7.7 M parameters (OFA: 7.7 M)
     assert mobilenet_counts(big, num_classes=1000)["params_m"] == pytest.approx(7.67, abs=0.05)
@@ -81,12 +82,17 @@ def test_largest_and_smallest_nets() -> None:
 def test_builder_is_seeded_and_checks_options() -> None:
     a = SP.sample(np.random.default_rng(0))
     s1 = build_network(a, generator=g(3), **SMALL).state_dict()
+    assert not torch.equal(s1["stem.0.weight"],
+                           build_network(a, generator=g(4), **SMALL).state_dict()["stem.0.weight"])
     s2 = build_network(a, generator=g(3), **SMALL).state_dict()
     assert all(torch.equal(s1[k], s2[k]) for k in s1)
     net = build_network(a, generator=g(3), **SMALL)
     assert net(torch.zeros(2, 1, 16, 16)).shape == (2, 10)
     with pytest.raises(ConfigError, match="no option"):
-        build_network(a, generator=g(), C=16)
+        build_network(a, generator=g(), layers=16)
+    # C scales the widths as C / 16 (the protocol's width)
+    assert (mobilenet_counts(a, C=8)["params_m"]
+            == mobilenet_counts(a, width_mult=0.5)["params_m"])
     # a non-canonical arch builds the same network as its canonical form
     ch = list(a.choices)
     ch[2], ch[3] = 9, ch[2] if ch[2] != 9 else 0
@@ -111,4 +117,4 @@ def test_latency_model_is_additive_over_the_decisions() -> None:
     blk = ks[keys[1]].build()
     assert count_params(blk) == count_params(net.stages[0][1])
     with pytest.raises(ConfigError, match="no option"):
-        latency_model("mobilenet", C=8)
+        latency_model("mobilenet", N=5)

@@ -9,10 +9,11 @@ C_out``, BN, no activation); a residual connection when stride is 1 and ``C_in =
 divisor)``; convs have no bias (BN follows).
 
 :class:`MobileNetNetwork` is OFA MobileNetV3 (``ofa_mbv3``): stem (3x3 conv, ``stem_stride``,
-BN, h-swish), the fixed first block (MBConv k3 e1, ReLU), the arch's stages, final expand
+BN, h-swish; stride 1 by default, for the small images naslab trains on -- OFA's ImageNet
+networks use 2, as CIFAR variants of these networks drop it), the fixed first block (MBConv k3 e1, ReLU), the arch's stages, final expand
 (1x1 conv to 960, BN, h-swish), global average pooling, feature mix (1x1 conv to 1280, no BN,
 h-swish) and the linear classifier. Every channel count is ``make_divisible(width *
-width_mult, divisor)`` (OFA keeps the feature mix at 1280 for multipliers <= 1; we scale it
+width_mult * C / 16, divisor)`` (OFA keeps the feature mix at 1280 for multipliers <= 1; we scale it
 too, so that small CPU networks stay small). No dropout.
 
 :func:`mobilenet_counts` gives the exact parameter and MAC counts in closed form (the units of
@@ -37,7 +38,8 @@ from naslab.spaces.mobilenet import BlockLayout, MobileNetSpace, make_layout
 __all__ = ["make_divisible", "MBConv", "SqueezeExcite", "MobileNetNetwork", "mobilenet_counts",
            "NetConfig", "net_config", "BUILDER_OPTIONS"]
 
-BUILDER_OPTIONS = ("num_classes", "in_channels", "width_mult", "se", "stem_stride", "divisor")
+BUILDER_OPTIONS = ("num_classes", "in_channels", "C", "N", "width_mult", "se", "stem_stride",
+                   "divisor")
 
 
 def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -126,9 +128,15 @@ class NetConfig:
     in_channels: int
     stem_stride: int
     divisor: int
+    C: int = 16
+
+    @property
+    def scale(self) -> float:
+        """The channel multiplier: the space's ``width_mult`` times ``C / 16``."""
+        return self.layout.width_mult * self.C / 16
 
     def ch(self, width: int) -> int:
-        return make_divisible(width * self.layout.width_mult, self.divisor)
+        return make_divisible(width * self.scale, self.divisor)
 
     @property
     def stem(self) -> int:
@@ -156,14 +164,19 @@ class NetConfig:
     def to_json(self) -> dict[str, Any]:
         return {"layout": self.layout.to_json(), "num_classes": self.num_classes,
                 "in_channels": self.in_channels, "stem_stride": self.stem_stride,
-                "divisor": self.divisor}
+                "divisor": self.divisor, "C": self.C}
 
 
 def net_config(space: str | MobileNetSpace = "mobilenet", *, num_classes: int = 10,
-               in_channels: int = 3, width_mult: float | None = None,
-               se: str | Sequence[bool] | None = None, stem_stride: int = 2,
-               divisor: int = 8) -> NetConfig:
-    """The network configuration of ``space`` (its ``se`` / ``width_mult`` unless given)."""
+               in_channels: int = 3, C: int = 16, N: int | None = None,
+               width_mult: float | None = None, se: str | Sequence[bool] | None = None,
+               stem_stride: int = 1, divisor: int = 8) -> NetConfig:
+    """The network configuration of ``space`` (its ``se`` / ``width_mult`` unless given).
+
+    ``C`` is the stem width (OFA's is 16): every channel count scales by ``C / 16``, so a
+    training protocol's ``C`` sets the width as it does for the cell spaces. ``N`` is
+    accepted and unused (the depth is part of the arch), so that protocol-driven callers
+    (the training estimator passes ``C`` and ``N`` to every builder) build this space too."""
     sp = get_space(space) if isinstance(space, str) else space
     if not isinstance(sp, MobileNetSpace):
         raise ConfigError(f"a MobileNet network needs a MobileNet block space, got {sp.name!r}")
@@ -172,9 +185,11 @@ def net_config(space: str | MobileNetSpace = "mobilenet", *, num_classes: int = 
         layout = make_layout(sp.se if se is None else se,
                              sp.width_mult if width_mult is None else width_mult)
     stride = check_int("stem_stride", stem_stride, minimum=1, maximum=2)
+    if N is not None:
+        check_int("N", N, minimum=0)
     return NetConfig(layout, check_int("num_classes", num_classes, minimum=1),
                      check_int("in_channels", in_channels, minimum=1), stride,
-                     check_int("divisor", divisor, minimum=1))
+                     check_int("divisor", divisor, minimum=1), check_int("C", C, minimum=1))
 
 
 def _check_arch(arch: Architecture | str, space: str = "mobilenet") -> tuple[Architecture,
@@ -196,11 +211,12 @@ class MobileNetNetwork(nn.Module):
     """The stand-alone network of a block-space architecture (see the module docstring)."""
 
     def __init__(self, arch: Architecture | str, *, num_classes: int = 10, in_channels: int = 3,
-                 width_mult: float | None = None, se: str | Sequence[bool] | None = None,
-                 stem_stride: int = 2, divisor: int = 8) -> None:
+                 C: int = 16, N: int | None = None, width_mult: float | None = None,
+                 se: str | Sequence[bool] | None = None, stem_stride: int = 1,
+                 divisor: int = 8) -> None:
         super().__init__()
         self.arch, sp = _check_arch(arch)
-        cfg = net_config(sp, num_classes=num_classes, in_channels=in_channels,
+        cfg = net_config(sp, num_classes=num_classes, in_channels=in_channels, C=C, N=N,
                          width_mult=width_mult, se=se, stem_stride=stem_stride, divisor=divisor)
         self.cfg = cfg
         self.stem = nn.Sequential(
@@ -290,7 +306,7 @@ def _mbconv_counts(c_in: int, c_out: int, k: int, e: float, stride: int, se: boo
     return params, macs, oh, ow
 
 
-def mobilenet_counts(arch: Architecture | str, *, image_size: int | Sequence[int] = 224,
+def mobilenet_counts(arch: Architecture | str, *, image_size: int | Sequence[int] = 32,
                      **options: Any) -> dict[str, float]:
     """Exact ``params_m`` (trainable parameters, millions) and ``flops_m`` (MACs of one
     image, millions) of ``arch``'s network, without building it. ``options``: the builder's

@@ -16,19 +16,22 @@ if TYPE_CHECKING:
 
     from naslab.spaces.base import Architecture
 
-_OPTIONS = ("num_classes", "in_channels", "width_mult", "se", "stem_stride", "divisor")
+_OPTIONS = ("num_classes", "in_channels", "C", "N", "width_mult", "se", "stem_stride", "divisor")
 
 
 @register("network", "mobilenet")
 def build_mobilenet_network(arch: Architecture, *, num_classes: int = 10, in_channels: int = 3,
+                            C: int = 16, N: int | None = None,
                             width_mult: float | None = None, se: Any = None,
-                            stem_stride: int = 2, divisor: int = 8,
+                            stem_stride: int = 1, divisor: int = 8,
                             generator: torch.Generator | None = None,
                             **options: Any) -> nn.Module:
     """OFA MobileNetV3's network of a block-space arch
     (:class:`~naslab.nn.mobilenet.MobileNetNetwork`), weights from ``generator``.
-    ``width_mult`` / ``se``: the space's unless given; ``stem_stride`` 2 (ImageNet) or 1
-    (small images); ``divisor``: channel rounding (8)."""
+    ``C``: stem width, channels scale by ``C / 16`` (16 = OFA's widths); ``N``: unused (the
+    depth is in the arch; accepted for protocol-driven callers); ``width_mult`` / ``se``: the
+    space's unless given; ``stem_stride`` 1 (small images, the default) or 2 (OFA's ImageNet
+    stem); ``divisor``: channel rounding (8)."""
     if options:
         raise ConfigError(f"the mobilenet network builder has no option(s) "
                           f"{', '.join(options)}; options: {', '.join(_OPTIONS)}")
@@ -36,7 +39,8 @@ def build_mobilenet_network(arch: Architecture, *, num_classes: int = 10, in_cha
     from naslab.nn.mobilenet import MobileNetNetwork
 
     return materialize(lambda: MobileNetNetwork(arch, num_classes=num_classes,
-                                                in_channels=in_channels, width_mult=width_mult,
+                                                in_channels=in_channels, C=C, N=N,
+                                                width_mult=width_mult,
                                                 se=se, stem_stride=stem_stride,
                                                 divisor=divisor), generator)
 
@@ -52,8 +56,9 @@ class MobileNetLatency(LatencyModel):
     decisions (:meth:`decision_kernels`, the LUT's ``decision_table`` that ProxylessNAS and
     FBNet's expected-latency losses read). Fixed kernels: stem, the first block, the head
     (final expand + pooling + feature mix + classifier). Protocol: the builder's options
-    (``num_classes`` 10, ``in_channels`` 3, ``width_mult`` / ``se`` (the space's),
-    ``stem_stride`` 2, ``divisor`` 8) and ``image_size`` (224, or (H, W)).
+    (``num_classes`` 10, ``in_channels`` 3, ``C`` 16, ``width_mult`` / ``se`` (the space's),
+    ``stem_stride`` 1, ``divisor`` 8; ``N`` is refused: it does not shape these networks) and
+    ``image_size`` (32, or (H, W)).
     """
 
     space = "mobilenet"
@@ -62,12 +67,12 @@ class MobileNetLatency(LatencyModel):
         from naslab.errors import check_int
         from naslab.nn.mobilenet import net_config
 
-        allowed = (*_OPTIONS, "image_size")
+        allowed = tuple(k for k in (*_OPTIONS, "image_size") if k != "N")
         bad = [k for k in protocol if k not in allowed]
         if bad:
             raise ConfigError(f"the mobilenet latency model has no option(s) {', '.join(bad)}; "
                               f"options: {', '.join(allowed)}")
-        size = protocol.get("image_size", 224)
+        size = protocol.get("image_size", 32)
         hw = [size, size] if isinstance(size, int) and not isinstance(size, bool) else list(size)
         if len(hw) != 2:
             raise ConfigError(f"image_size must be an int or (H, W), got {size!r}")
@@ -75,7 +80,7 @@ class MobileNetLatency(LatencyModel):
         opts = {k: protocol[k] for k in _OPTIONS if k in protocol}
         cfg = net_config(self.space, **opts)
         se = opts.get("se")
-        return {"num_classes": cfg.num_classes, "in_channels": cfg.in_channels,
+        return {"num_classes": cfg.num_classes, "in_channels": cfg.in_channels, "C": cfg.C,
                 "width_mult": cfg.layout.width_mult,
                 "se": [s.se for s in cfg.layout.stages] if se is None or not isinstance(se, str)
                 else se,
@@ -86,7 +91,7 @@ class MobileNetLatency(LatencyModel):
 
         p = self.protocol
         return net_config(self.space, num_classes=p["num_classes"], in_channels=p["in_channels"],
-                          width_mult=p["width_mult"], se=p["se"], stem_stride=p["stem_stride"],
+                          C=p["C"], width_mult=p["width_mult"], se=p["se"], stem_stride=p["stem_stride"],
                           divisor=p["divisor"])
 
     def input_shape(self) -> tuple[int, ...]:
