@@ -27,13 +27,19 @@ CI_PARAMS: dict[str, dict[str, Any]] = {
 }
 #: a digits subset: a few mini-batches per epoch
 CI_DATA = {"n_train": 256, "n_val": 128}
+CI_PARAMS.update({
+    "proxylessnas": {"candidates": "k3e3,k5e6"}, "fbnet": {"candidates": "k3e3,k5e6"}})
+#: smaller runs for the block-space methods (20 slots of MBConvs): one batch per epoch
+CI_RUN: dict[str, dict[str, Any]] = {
+    n: {"data_kw": {"n_train": 32, "n_val": 32},
+        "protocol_overrides": {"C": 4, "batch_size": 32}} for n in ("proxylessnas", "fbnet")}
 
 
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.slow) if n in CI_PARAMS else n
     for n in registry.names("oneshot")])
 def test_every_registered_method_passes_the_conformance_suite(name: str) -> None:
-    check_oneshot(name, params=CI_PARAMS.get(name), data_kw=CI_DATA)
+    check_oneshot(name, params=CI_PARAMS.get(name), **CI_RUN.get(name, {"data_kw": CI_DATA}))
 
 
 def test_the_suite_catches_a_method_that_does_not_resume_exactly() -> None:

@@ -41,13 +41,16 @@ class MixedBlock(nn.Module):
     """Every option of one block slot: an MBConv per kernel x expansion, ``skip`` = identity."""
 
     def __init__(self, options: Sequence[str], c_in: int, c_out: int, stride: int, *, act: str,
-                 se: bool, divisor: int) -> None:
+                 se: bool, divisor: int, candidates: Sequence[str] | None = None) -> None:
         super().__init__()
         self.options = tuple(options)
         mods = []
         self.module_of: list[int | None] = []
         for op in self.options:
             ke = block_op(op)
+            if ke is not None and candidates is not None and op not in candidates:
+                self.module_of.append(-1)  # not built: never on a path
+                continue
             if ke is None:
                 if not (stride == 1 and c_in == c_out):
                     raise ConfigError(f"option {SKIP!r} needs a slot with stride 1 and equal "
@@ -63,6 +66,9 @@ class MixedBlock(nn.Module):
         m = self.module_of[k]
         if m is None:
             return x
+        if m < 0:
+            raise InvalidArchitectureError(f"option {self.options[k]!r} is not a candidate of "
+                                           f"this supernet")
         out: torch.Tensor = self.ops[m](x)
         return out
 
@@ -86,13 +92,23 @@ class MixedBlock(nn.Module):
 class MixedBlockSupernet(nn.Module):
     """ProxylessNAS / FBNet's supernet of the block space (see the module docstring)."""
 
-    def __init__(self, space: str | MobileNetSpace = "mobilenet", **options: Any) -> None:
+    def __init__(self, space: str | MobileNetSpace = "mobilenet", *,
+                 candidates: Sequence[str] | None = None, **options: Any) -> None:
         super().__init__()
         sp = get_space(space) if isinstance(space, str) else space
         if not isinstance(sp, MobileNetSpace):
             raise ConfigError(f"a block supernet needs a MobileNet block space, got {sp.name!r}")
         self.space = sp
         self.options = dict(options)
+        if candidates is not None:
+            known = set(sp.block_ops) | {SKIP}
+            bad = [c for c in candidates if c not in known]
+            if bad or len({c for c in candidates if c != SKIP}) < 2:
+                raise ConfigError(f"candidates must be block options of the space "
+                                  f"({', '.join(sorted(known))}), at least two besides "
+                                  f"{SKIP!r} (every slot needs a choice); got "
+                                  f"{list(candidates)!r}")
+        self.candidates = None if candidates is None else tuple(candidates)
         cfg: NetConfig = net_config(sp, **options)
         self.cfg = cfg
         ref = MobileNetNetwork(sp.parse("|".join(["k3e3-k3e3"] * sp.n_stages)), **options)
@@ -106,20 +122,23 @@ class MixedBlockSupernet(nn.Module):
             c_out = cfg.stage_widths[s]
             slots.append(MixedBlock(d.options, cfg.stage_input(s) if b == 0 else c_out, c_out,
                                     st.stride if b == 0 else 1, act=st.act, se=st.se,
-                                    divisor=cfg.divisor))
+                                    divisor=cfg.divisor, candidates=self.candidates))
         self.slots = nn.ModuleList(slots)
         self.sizes = [d.size for d in DECISIONS]
         self.width = max(self.sizes)
 
     def option_mask(self) -> torch.Tensor:
-        """``(n_slots, width)`` bool: which entries of a weight tensor are real options."""
+        """``(n_slots, width)`` bool: which entries of a weight tensor are options of the slot
+        that this supernet holds (all, or the candidates)."""
         m = torch.zeros(len(self.sizes), self.width, dtype=torch.bool)
-        for s, n in enumerate(self.sizes):
-            m[s, :n] = True
+        for s, slot in enumerate(self.slots):
+            for k, mod in enumerate(slot.module_of):
+                m[s, k] = mod is None or mod >= 0
         return m
 
     def config(self) -> dict[str, Any]:
-        return {"space": self.space.name, "kind": "mixed", "options": dict(self.options)}
+        return {"space": self.space.name, "kind": "mixed", "options": dict(self.options),
+                "candidates": None if self.candidates is None else list(self.candidates)}
 
     def _path(self, arch: Architecture | None, path: Sequence[int] | None) -> list[int]:
         if arch is not None:
@@ -166,6 +185,10 @@ class MixedBlockSupernet(nn.Module):
                 m = slot.module_of[p[i]]
                 if m is None:
                     continue
+                if m < 0:
+                    raise InvalidArchitectureError(f"{arch} uses option "
+                                                   f"{slot.options[p[i]]!r}, not a candidate "
+                                                   f"of this supernet")
                 for k, v in slot.ops[m].state_dict().items():
                     sd[f"stages.{s}.{j}.{k}"] = v
                 j += 1
@@ -177,7 +200,7 @@ class MixedBlockSupernet(nn.Module):
         mods: list[nn.Module] = [self.stem, self.first_block, self.final_expand]
         for slot, k in zip(self.slots, p):
             m = slot.module_of[k]
-            if m is not None:
+            if m is not None and m >= 0:
                 mods.append(slot.ops[m])
         return mods
 

@@ -8,9 +8,12 @@ block slot, the zero op ``skip`` where the space allows it) at the protocol's wi
 with the dataset's channels and classes, and trains its weights under the run's protocol
 (SGD, its learning rate / momentum / Nesterov / weight decay / schedule, batch size,
 augmentation, label smoothing; gradients clipped at ``grad_clip``). Architecture logits
-``alpha`` (one row per slot, entries past a slot's options masked out) are trained with Adam
-on validation batches after ``warmup_epochs`` epochs of weight training alone (both papers
-warm up).
+(``self.logits``: one row per slot, entries past a slot's options masked out) are trained
+with Adam on validation batches after ``warmup_epochs`` epochs of weight training alone (both
+papers warm up). ``candidates`` (default: every option) restricts the options the supernet
+holds and the search may choose, e.g. ``k3e3,k5e6,k7e6`` (``skip`` stays where a slot
+allows it): a smaller supernet for quick runs; the derived arch is still an arch of the
+space.
 
 **Latency.** With ``latency_lut`` (a file of ``naslab latency build-lut`` for this space and
 network protocol, built on this device: :meth:`naslab.nn.lut.LatencyLUT.load` refuses
@@ -82,7 +85,15 @@ class LatencyAwareMethod(OneShotMethod):
     arch_betas: tuple[float, float] = (0.0, 0.999)
 
     def _init_common(self, latency_lut: Any, latency_weight: Any, warmup_epochs: Any,
-                     arch_lr: Any, arch_weight_decay: Any, grad_clip: Any) -> None:
+                     arch_lr: Any, arch_weight_decay: Any, grad_clip: Any,
+                     candidates: Any = None) -> None:
+        if isinstance(candidates, str):
+            candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+        if candidates is not None and (not isinstance(candidates, (list, tuple)) or not all(
+                isinstance(c, str) for c in candidates)):
+            raise ConfigError(f"candidates must be block option names (a list, or one string "
+                              f"joined by ','), got {candidates!r}")
+        self.candidates = None if candidates is None else list(candidates)
         if latency_lut is not None and not isinstance(latency_lut, str):
             latency_lut = str(latency_lut)
         self.latency_lut = latency_lut
@@ -135,7 +146,8 @@ class LatencyAwareMethod(OneShotMethod):
             check_lut_for_run(self.lut, space, self.net_options, (hw[0], hw[1]), who)
         g = torch.Generator(device="cpu")
         g.manual_seed(derive_seed(self.seed, 1))
-        self.net = build_block_supernet(space, kind="mixed", generator=g, **self.net_options)
+        self.net = build_block_supernet(space, kind="mixed", generator=g,
+                                        candidates=self.candidates, **self.net_options)
         self.net.to(self.device)
         dev = torch.device(self.device)
         self.mask = self.net.option_mask().to(dev)

@@ -48,9 +48,9 @@ class FBNet(LatencyAwareMethod):
                  alpha: float = 0.2, latency_unit_ms: float = 1.0, tau0: float = 5.0,
                  temperature_decay: float = 0.956, warmup_epochs: int = 1,
                  arch_lr: float = 0.01, arch_weight_decay: float = 5e-4,
-                 grad_clip: float = 5.0) -> None:
+                 grad_clip: float = 5.0, candidates: str | list[str] | None = None) -> None:
         self._init_common(latency_lut, latency_weight, warmup_epochs, arch_lr,
-                          arch_weight_decay, grad_clip)
+                          arch_weight_decay, grad_clip, candidates)
         self.alpha = check_float("alpha", alpha, minimum=0.0, strict_min=True, finite=True)
         self.latency_unit_ms = check_float("latency_unit_ms", latency_unit_ms, minimum=0.0,
                                            strict_min=True, finite=True)

@@ -46,9 +46,9 @@ class ProxylessNAS(LatencyAwareMethod):
 
     def __init__(self, latency_lut: str | None = None, latency_weight: float = 0.0,
                  warmup_epochs: int = 1, arch_lr: float = 6e-3, arch_weight_decay: float = 0.0,
-                 grad_clip: float = 5.0) -> None:
+                 grad_clip: float = 5.0, candidates: str | list[str] | None = None) -> None:
         self._init_common(latency_lut, latency_weight, warmup_epochs, arch_lr,
-                          arch_weight_decay, grad_clip)
+                          arch_weight_decay, grad_clip, candidates)
 
     def arch_step(self, xv: Any, yv: Any) -> tuple[float, int]:
         """One architecture step (two-path binarisation, the paper's gradient estimate, the
