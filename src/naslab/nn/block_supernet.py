@@ -24,7 +24,7 @@ one-shot methods find a space's block supernet by the space's name without namin
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -44,7 +44,7 @@ class MixedBlock(nn.Module):
                  se: bool, divisor: int, candidates: Sequence[str] | None = None) -> None:
         super().__init__()
         self.options = tuple(options)
-        mods = []
+        mods: list[nn.Module] = []
         self.module_of: list[int | None] = []
         for op in self.options:
             ke = block_op(op)
@@ -127,12 +127,16 @@ class MixedBlockSupernet(nn.Module):
         self.sizes = [d.size for d in DECISIONS]
         self.width = max(self.sizes)
 
+    def slot(self, i: int) -> MixedBlock:
+        """The mixed block of slot ``i``."""
+        return cast(MixedBlock, self.slots[i])
+
     def option_mask(self) -> torch.Tensor:
         """``(n_slots, width)`` bool: which entries of a weight tensor are options of the slot
         that this supernet holds (all, or the candidates)."""
         m = torch.zeros(len(self.sizes), self.width, dtype=torch.bool)
-        for s, slot in enumerate(self.slots):
-            for k, mod in enumerate(slot.module_of):
+        for s in range(len(self.sizes)):
+            for k, mod in enumerate(self.slot(s).module_of):
                 m[s, k] = mod is None or mod >= 0
         return m
 
@@ -181,7 +185,7 @@ class MixedBlockSupernet(nn.Module):
         for s in range(self.space.n_stages):
             j = 0
             for i in self.space.stage_slots(s):
-                slot = self.slots[i]
+                slot = self.slot(i)
                 m = slot.module_of[p[i]]
                 if m is None:
                     continue
@@ -198,7 +202,8 @@ class MixedBlockSupernet(nn.Module):
     def path_modules(self, arch: Architecture) -> list[nn.Module]:
         p = self._path(arch, None)
         mods: list[nn.Module] = [self.stem, self.first_block, self.final_expand]
-        for slot, k in zip(self.slots, p):
+        for i, k in enumerate(p):
+            slot = self.slot(i)
             m = slot.module_of[k]
             if m is not None and m >= 0:
                 mods.append(slot.ops[m])

@@ -88,7 +88,7 @@ class MBConv(nn.Module):
         mid = make_divisible(C_in * expansion, divisor) if mid is None else mid
         self.mid = mid
         if expansion == 1 and mid == C_in:
-            self.inverted_bottleneck: nn.Module | None = None
+            self.inverted_bottleneck: nn.Sequential | None = None
         else:
             self.inverted_bottleneck = nn.Sequential(
                 nn.Conv2d(C_in, mid, 1, bias=False), nn.BatchNorm2d(mid), act_layer(act))

@@ -27,7 +27,7 @@ as OFA does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -120,9 +120,10 @@ class DynamicMBConv(nn.Module):
         if self.use_se:
             r = make_divisible(mid // 4, self.divisor)
             s = y.mean((2, 3), keepdim=True)
-            s = F.relu(F.conv2d(s, self.se_reduce.weight[:r, :mid], self.se_reduce.bias[:r]))
+            s = F.relu(F.conv2d(s, self.se_reduce.weight[:r, :mid],
+                                _req(self.se_reduce.bias)[:r]))
             s = F.hardsigmoid(F.conv2d(s, self.se_expand.weight[:mid, :r],
-                                       self.se_expand.bias[:mid]))
+                                       _req(self.se_expand.bias)[:mid]))
             y = y * s
         y = _bn(F.conv2d(y, self.pl_conv.weight[:, :mid]), self.pl_bn, self.C_out)
         return x + y if self.residual else y
@@ -134,17 +135,17 @@ class DynamicMBConv(nn.Module):
         m = MBConv(self.C_in, self.C_out, k, e, self.stride, act=self.act_name, se=self.use_se,
                    divisor=self.divisor)
         assert m.mid == mid and m.inverted_bottleneck is not None
-        m.inverted_bottleneck[0].weight.copy_(self.ib_conv.weight[:mid])
+        _conv(m.inverted_bottleneck).weight.copy_(self.ib_conv.weight[:mid])
         _copy_bn(m.inverted_bottleneck[1], self.ib_bn, mid)
-        m.depth_conv[0].weight.copy_(self.kernel_weight(k, mid))
+        _conv(m.depth_conv).weight.copy_(self.kernel_weight(k, mid))
         _copy_bn(m.depth_conv[1], self.dw_bn, mid)
         if m.se is not None:
             r = m.se.reduce.out_channels
             m.se.reduce.weight.copy_(self.se_reduce.weight[:r, :mid])
-            m.se.reduce.bias.copy_(self.se_reduce.bias[:r])
+            _req(m.se.reduce.bias).copy_(_req(self.se_reduce.bias)[:r])
             m.se.expand.weight.copy_(self.se_expand.weight[:mid, :r])
-            m.se.expand.bias.copy_(self.se_expand.bias[:mid])
-        m.point_linear[0].weight.copy_(self.pl_conv.weight[:, :mid])
+            _req(m.se.expand.bias).copy_(_req(self.se_expand.bias)[:mid])
+        _conv(m.point_linear).weight.copy_(self.pl_conv.weight[:, :mid])
         _copy_bn(m.point_linear[1], self.pl_bn, self.C_out)
         return m
 
@@ -162,13 +163,25 @@ class DynamicMBConv(nn.Module):
             _permute_bn(bn, order)
         if self.use_se:
             self.se_expand.weight.copy_(self.se_expand.weight[order])
-            self.se_expand.bias.copy_(self.se_expand.bias[order])
+            eb = _req(self.se_expand.bias)
+            eb.copy_(eb[order])
             self.se_reduce.weight.copy_(self.se_reduce.weight[:, order])
             r_imp = self.se_expand.weight.abs().sum((0, 2, 3))
             r_order = torch.argsort(r_imp, descending=True, stable=True)
             self.se_reduce.weight.copy_(self.se_reduce.weight[r_order])
-            self.se_reduce.bias.copy_(self.se_reduce.bias[r_order])
+            rb = _req(self.se_reduce.bias)
+            rb.copy_(rb[r_order])
             self.se_expand.weight.copy_(self.se_expand.weight[:, r_order])
+
+
+def _req(t: torch.Tensor | None) -> torch.Tensor:
+    assert t is not None
+    return t
+
+
+def _conv(seq: nn.Module | None, i: int = 0) -> nn.Conv2d:
+    assert isinstance(seq, nn.Sequential)
+    return cast(nn.Conv2d, seq[i])
 
 
 def _copy_bn(dst: nn.Module, src: nn.BatchNorm2d, c: int) -> None:
@@ -220,11 +233,15 @@ class ElasticMobileNet(nn.Module):
     def config(self) -> dict[str, Any]:
         return {"space": self.space.name, "kind": "elastic", "options": dict(self.options)}
 
+    def stage_blocks(self, s: int) -> list[DynamicMBConv]:
+        """The dynamic blocks of stage ``s``."""
+        return [cast(DynamicMBConv, m) for m in cast(nn.ModuleList, self.stages[s])]
+
     def forward(self, x: torch.Tensor, arch: Architecture | None = None) -> torch.Tensor:
         blocks = self.space.blocks(arch if arch is not None else self.largest())
         x = self.first_block(self.stem(x))
-        for stage, bl in zip(self.stages, blocks):
-            for mod, (k, e) in zip(stage, bl):
+        for s, bl in enumerate(blocks):
+            for mod, (k, e) in zip(self.stage_blocks(s), bl):
                 x = mod(x, k, e)
         x = self.final_expand(x)
         x = self.feature_mix(x.mean((2, 3), keepdim=True))
@@ -239,15 +256,16 @@ class ElasticMobileNet(nn.Module):
         net = MobileNetNetwork(arch, **self.options)
         for name in ("stem", "first_block", "final_expand", "feature_mix", "classifier"):
             getattr(net, name).load_state_dict(getattr(self, name).state_dict())
-        for stage, mods, bl in zip(net.stages, self.stages, self.space.blocks(arch)):
-            for j, (mod, (k, e)) in enumerate(zip(mods, bl)):
+        for s, bl in enumerate(self.space.blocks(arch)):
+            stage = cast(nn.Sequential, net.stages[s])
+            for j, (mod, (k, e)) in enumerate(zip(self.stage_blocks(s), bl)):
                 stage[j].load_state_dict(mod.extract(k, e).state_dict())
         return net
 
     def sort_channels(self) -> None:
         """:meth:`DynamicMBConv.sort_channels` of every block (before elastic expansion)."""
-        for stage in self.stages:
-            for mod in stage:
+        for s in range(len(self.stages)):
+            for mod in self.stage_blocks(s):
                 mod.sort_channels()
 
     def path_modules(self, arch: Architecture) -> Sequence[nn.Module]:
