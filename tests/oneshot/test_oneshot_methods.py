@@ -28,11 +28,14 @@ CI_PARAMS: dict[str, dict[str, Any]] = {
 #: a digits subset: a few mini-batches per epoch
 CI_DATA = {"n_train": 256, "n_val": 128}
 CI_PARAMS.update({
-    "proxylessnas": {"candidates": "k3e3,k5e6"}, "fbnet": {"candidates": "k3e3,k5e6"}})
+    "proxylessnas": {"candidates": "k3e3,k5e6"}, "fbnet": {"candidates": "k3e3,k5e6"},
+    "ofa": {"largest_epochs": 1, "kernel_epochs": 1, "depth_epochs": 0, "expand_epochs": 1,
+            "predictor_samples": 5, "population": 4, "generations": 1, "parents": 2,
+            "recalibration_batches": 1}})
 #: smaller runs for the block-space methods (20 slots of MBConvs): one batch per epoch
 CI_RUN: dict[str, dict[str, Any]] = {
     n: {"data_kw": {"n_train": 32, "n_val": 32},
-        "protocol_overrides": {"C": 4, "batch_size": 32}} for n in ("proxylessnas", "fbnet")}
+        "protocol_overrides": {"C": 4, "batch_size": 32}} for n in ("proxylessnas", "fbnet", "ofa")}
 
 
 @pytest.mark.parametrize("name", [
