@@ -228,7 +228,7 @@ def test_acc(m: Any, arch: Any) -> float:
 
     net = m.subnet(arch)
     d = m.dataset
-    x = torch.from_numpy(np.asarray(d.x_test, dtype=np.float32))
+    x = torch.from_numpy(np.array(d.x_test, dtype=np.float32))
     y = torch.from_numpy(np.asarray(d.y_test, dtype=np.int64))
     with torch.no_grad():
         correct = sum(int((net(x[i:i + 512]).argmax(1) == y[i:i + 512]).sum())
@@ -256,11 +256,15 @@ def do_ofa_slice(out: Path, args: argparse.Namespace, total_epochs: int) -> dict
     for q in (0.1, 0.25, 0.4, 0.6, 0.75, 0.9):
         picks.append(pool[int(order[int(q * (len(pool) - 1))])])
     rows = []
-    for a in picks:
-        sliced = test_acc(m, a)
-        sa = standalone(a, args, total_epochs, seed=0)
-        rows.append({"arch": str(a), "lut_ms": float(m.lut.predict(a)), "sliced_test_acc": sliced,
-                     "scratch_test_acc": sa["test_acc"], "scratch_train_s": sa["train_s"]})
+    for i, a in enumerate(picks):  # one file per sub-network: a kill loses one training
+
+        def row(a: Any = a) -> dict:
+            sa = standalone(a, args, total_epochs, seed=0)
+            return {"arch": str(a), "lut_ms": float(m.lut.predict(a)),
+                    "sliced_test_acc": test_acc(m, a), "scratch_test_acc": sa["test_acc"],
+                    "scratch_train_s": sa["train_s"]}
+
+        rows.append(phase(out, f"ofa-slice-row{i}", row))
     return {"rows": rows, "scratch_epochs": total_epochs}
 
 
