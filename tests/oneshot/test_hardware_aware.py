@@ -66,12 +66,12 @@ def test_binary_gates_sample_paths_by_their_probabilities() -> None:
         m.logits[2, 9] = 2.0          # slot 2: skip
     p = m.probs().detach()
     counts = np.zeros(m.mask.shape)
-    n = 1500
+    n = 800
     for _ in range(n):
         for s, k in enumerate(m.sample_path()):
             counts[s, k] += 1
     assert counts[~m.mask.numpy()].sum() == 0
-    assert np.abs(counts / n - p.numpy()).max() < 0.045
+    assert np.abs(counts / n - p.numpy()).max() < 0.055
     assert p[0, 0] == pytest.approx(math.e / (math.e + 2), rel=1e-6)
 
 
@@ -116,14 +116,14 @@ def test_gumbel_softmax_samples_follow_the_distribution_and_anneal() -> None:
     with torch.no_grad():
         m.logits[0, 0] = 1.5
     p = m.probs().detach()
-    n = 1500
+    n = 800
     hits = np.zeros(m.mask.shape)
     for _ in range(n):
         s = m.gumbel(1.0).detach()
         hits[np.arange(len(s)), s.argmax(1).numpy()] += 1
         assert float(s[~m.mask].abs().sum()) == 0.0
         assert torch.allclose(s.sum(1), torch.ones(len(s)))
-    assert np.abs(hits / n - p.numpy()).max() < 0.045      # the Gumbel-max trick
+    assert np.abs(hits / n - p.numpy()).max() < 0.055      # the Gumbel-max trick
     # a low temperature gives nearly one-hot samples, a high one nearly uniform ones
     cold = torch.stack([m.gumbel(0.05).detach().max(1).values for _ in range(30)])
     hot = torch.stack([m.gumbel(50.0).detach().max(1).values for _ in range(30)])

@@ -69,7 +69,7 @@ def test_sliced_subnetworks_equal_the_net_built_with_the_sliced_weights() -> Non
     net = elastic()
     x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(2))
     rng = np.random.default_rng(0)
-    archs = [SP.sample(rng) for _ in range(2)] + [SP.parse("|".join(["k3e3-k5e4"] * 5))]
+    archs = [SP.sample(rng), SP.parse("|".join(["k3e3-k5e4"] * 5))]
     for a in archs:
         sub = net.extract(a).eval()
         assert isinstance(sub, MobileNetNetwork) and sub.arch == a
