@@ -125,9 +125,14 @@ class OnceForAll(OneShotMethod):
     def schedule(self) -> list[dict[str, Any]]:
         """The progressive-shrinking sub-phases: name, phase, first epoch, epochs and the
         kernels / depths / expansions sampled."""
-        from naslab.spaces.mobilenet import DEPTHS, EXPANSIONS, KERNELS
+        sp: Any = getattr(self, "space", None)
+        if sp is None:  # before setup: the first block space (the schedule is its choices')
+            from naslab.nn.supernets import block_supernet_spaces
+            from naslab.spaces.base import get_space
 
-        K, D, E = list(KERNELS), list(DEPTHS), list(EXPANSIONS)
+            sp = get_space(block_supernet_spaces()[0])
+        K, D, E = (list(sp.kernel_options), list(sp.depth_options),
+                   list(sp.expansion_options))
         big_k, big_d, big_e = [max(K)], [max(D)], [max(E)]
         out: list[dict[str, Any]] = []
 
@@ -204,10 +209,7 @@ class OnceForAll(OneShotMethod):
                                nesterov=p.nesterov, weight_decay=p.weight_decay)
 
     def _sample(self, ph: dict[str, Any], rng: np.random.Generator) -> Architecture:
-        from naslab.spaces.mobilenet import MobileNetSpace
-
-        sp = self.space
-        assert isinstance(sp, MobileNetSpace)
+        sp: Any = self.space
         K, D, E = ph["kernels"], ph["depths"], ph["expansions"]
         blocks = []
         for _ in range(sp.n_stages):
@@ -359,10 +361,7 @@ class OnceForAll(OneShotMethod):
         from scipy import stats
         from sklearn.neural_network import MLPRegressor
 
-        from naslab.spaces.mobilenet import MobileNetSpace
-
-        sp = self.space
-        assert isinstance(sp, MobileNetSpace)
+        sp: Any = self.space
         src = source or self.latency_source
         if latency_ms is not None:
             check_float("latency_ms", latency_ms, minimum=0.0, strict_min=True, finite=True)

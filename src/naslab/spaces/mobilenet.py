@@ -153,6 +153,9 @@ class MobileNetSpace(SearchSpace):
     decisions = DECISIONS
     has_canonical = True
     block_ops = BLOCK_OPS
+    kernel_options = KERNELS
+    expansion_options = EXPANSIONS
+    depth_options = DEPTHS
     n_stages = N_STAGES
     max_depth = MAX_DEPTH
     min_depth = MIN_DEPTH
