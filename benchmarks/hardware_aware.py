@@ -409,8 +409,8 @@ def markdown(res: dict, args: argparse.Namespace, figpath: Path | None) -> str:
     missing = [p for p in ("lut", "ofa-slice", "ofa-search") if not res.get(p)]
     n_runs = len([r for r in runs if not r.get("target")])
     if missing or n_runs < 16:
-        lines.append(f"Incomplete: {n_runs} of 16 method runs; not yet run: "
-                     f"{', '.join(missing) or 'none of the OFA / LUT phases'}.")
+        lines.append(f"Incomplete: {n_runs} of 16 method runs"
+                     + (f"; phases not yet run: {', '.join(missing)}." if missing else "."))
     return "\n".join(lines)
 
 
