@@ -37,6 +37,7 @@ KIND_PACKAGES: dict[str, str] = {
     "oneshot": "naslab.oneshot",
     "network": "naslab.nn.networks",
     "supernet": "naslab.nn.supernets",
+    "block_supernet": "naslab.nn.supernets",
     "latency": "naslab.nn.networks",
 }
 

@@ -40,17 +40,23 @@ CI_DATA = {"n_train": 256, "n_val": 128}
 #: supernet and two mini-batches per epoch -> (protocol overrides, dataset options)
 CI_SMALL = ({"C": 4, "batch_size": 32}, {"n_train": 64, "n_val": 32})
 SMALL = {"darts", "gdas", "darts-plus", "rdarts-es", "rdarts-l2", "sdarts-rs", "sdarts-adv"}
+CI_PARAMS.update({
+    "proxylessnas": {"candidates": "k3e3,k5e6"}, "fbnet": {"candidates": "k3e3,k5e6"},
+    "ofa": {"largest_epochs": 1, "kernel_epochs": 1, "depth_epochs": 0, "expand_epochs": 1,
+            "predictor_samples": 5, "population": 4, "generations": 1, "parents": 2,
+            "recalibration_batches": 1}})
+#: smaller runs for the block-space methods (20 slots of MBConvs): one batch per epoch
+CI_RUN: dict[str, dict[str, Any]] = {
+    n: {"data_kw": {"n_train": 32, "n_val": 32},
+        "protocol_overrides": {"C": 4, "batch_size": 32}} for n in ("proxylessnas", "fbnet", "ofa")}
+CI_RUN.update({n: {"data_kw": CI_SMALL[1], "protocol_overrides": CI_SMALL[0]} for n in SMALL})
 
 
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.slow) if n in CI_PARAMS else n
     for n in registry.names("oneshot")])
 def test_every_registered_method_passes_the_conformance_suite(name: str) -> None:
-    if name in SMALL:
-        check_oneshot(name, params=CI_PARAMS.get(name), protocol_overrides=CI_SMALL[0],
-                      data_kw=CI_SMALL[1])
-    else:
-        check_oneshot(name, params=CI_PARAMS.get(name), data_kw=CI_DATA)
+    check_oneshot(name, params=CI_PARAMS.get(name), **CI_RUN.get(name, {"data_kw": CI_DATA}))
 
 
 def test_the_suite_catches_a_method_that_does_not_resume_exactly() -> None:

@@ -86,6 +86,12 @@ def oneshot(
     export: Optional[Path] = typer.Option(
         None, help="After the run, write its supernet (the last checkpoint) to this file, for "
                    "`--estimator supernet -e checkpoint=PATH` and `naslab oneshot fidelity`."),
+    latency_lut: Optional[Path] = typer.Option(
+        None, help="Latency LUT of this device (`naslab latency build-lut`) for the "
+                   "hardware-aware methods' expected-latency loss (proxylessnas, fbnet)."),
+    latency_weight: Optional[float] = typer.Option(
+        None, help="Weight of the latency term (proxylessnas: lambda per ms; fbnet: the "
+                   "exponent beta); needs --latency-lut."),
     output: str = typer.Option("text", help="text | json"),
     progress: bool = typer.Option(True, help="Show a live progress bar (on stderr)."),
 ) -> None:
@@ -118,6 +124,7 @@ def oneshot(
             raise ConfigError(f"--order {order} and -m order={mparams['order']} disagree; give "
                               f"one of them")
         mparams["order"] = order
+    mparams.update(_latency_params(method, latency_lut, latency_weight))
     meth = registry.create("oneshot", method, **mparams)
     sp = _space(space)
     proto = _protocol(protocol, parse_params(set_, "--set"), epochs, image_size)
@@ -174,6 +181,27 @@ def oneshot(
         if exported is not None:
             typer.echo(f"supernet       {exported}  (naslab oneshot fidelity --checkpoint "
                        f"{exported} -r local:REF.json)")
+
+
+def _latency_params(method: str, lut: Optional[Path], weight: Optional[float]) -> dict[str, Any]:
+    """--latency-lut / --latency-weight as the method's ``latency_lut`` / ``latency_weight``
+    parameters; refused for a method without them."""
+    from naslab import registry
+
+    given = {k: v for k, v in (("latency_lut", None if lut is None else str(lut)),
+                               ("latency_weight", weight)) if v is not None}
+    if not given:
+        return {}
+    accepted = set(inspect.signature(registry.get("oneshot", method)).parameters)
+    if not set(given) <= accepted:
+        takes = [n for n in registry.names("oneshot")
+                 if "latency_lut" in inspect.signature(registry.get("oneshot", n)).parameters]
+        raise ConfigError(f"--latency-lut / --latency-weight: one-shot method {method!r} has no "
+                          f"latency term; methods with one: {', '.join(takes) or 'none'}")
+    if lut is not None and not lut.is_file():
+        raise ConfigError(f"--latency-lut {str(lut)!r}: no such file; build a LUT of this "
+                          f"device with `naslab latency build-lut --out {lut}`")
+    return given
 
 
 def _supernet_methods() -> list[str]:

@@ -138,7 +138,10 @@ class LatencyModel(ABC):
         sp = get_space(self.space)
         rng = np.random.default_rng(seed)
         out: list[Architecture] = []
-        size = len(sp) if hasattr(sp, "__len__") else None
+        try:
+            size: int | None = len(sp)
+        except TypeError:  # not finite, or too large for len() (the block space: 2e19)
+            size = None
         while len(out) < (n if size is None else min(n, size)):
             a = sp.sample(rng)
             if a not in out:

@@ -504,7 +504,10 @@ def validate_lut(lut: LatencyLUT, *, archs: int | Sequence[Architecture] = 50, s
         rng = np.random.default_rng(seed)
         chosen: list[Architecture] = []
         seen: set[Architecture] = set()
-        size = len(sp) if hasattr(sp, "__len__") else None
+        try:
+            size: int | None = len(sp)
+        except TypeError:  # not finite, or too large for len() (the block space: 2e19)
+            size = None
         if size is not None and n > size:
             raise ConfigError(f"archs must be at most the space size {size}, got {n}")
         while len(chosen) < n:

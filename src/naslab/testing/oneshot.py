@@ -44,12 +44,29 @@ def trace_signature(trace: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
             for r in trace]
 
 
+def _default_space(name: str, default: str) -> str:
+    from naslab import registry
+    from naslab.errors import ConfigError
+    from naslab.spaces.base import get_space
+
+    cls = registry.get("oneshot", name)
+    for n in [default, *registry.names("space")]:
+        try:
+            cls.check_space(cls.__new__(cls), get_space(n))
+        except ConfigError:
+            continue
+        return n
+    return default
+
+
 def check_oneshot(name: str, *, params: Mapping[str, Any] | None = None,
                   space: str | None = None, dataset: str = "digits", protocol: str = "cpu",
                   epochs: int = 2, protocol_overrides: Mapping[str, Any] | None = None,
                   data_kw: Mapping[str, Any] | None = None) -> None:
     """Run the conformance checks on registered one-shot method ``name`` (AssertionError on
-    the first failure). ``space`` defaults to :data:`naslab.spaces.DEFAULT_SPACE`."""
+    the first failure). ``space`` defaults to :data:`naslab.spaces.DEFAULT_SPACE` when the
+    method accepts it (its ``check_space``), else to the first registered space it accepts
+    (the hardware-aware methods search block spaces only)."""
     import torch
 
     from naslab import registry
@@ -60,7 +77,7 @@ def check_oneshot(name: str, *, params: Mapping[str, Any] | None = None,
     from naslab.spaces import DEFAULT_SPACE
     from naslab.spaces.base import get_space
 
-    sp = get_space(space or DEFAULT_SPACE)
+    sp = get_space(space or _default_space(name, DEFAULT_SPACE))
     proto = get_protocol(protocol, epochs=epochs, **dict(protocol_overrides or {}))
     data = load_dataset(dataset, channels=proto.channels, image_size=proto.image_size,
                         **dict(data_kw or {}))

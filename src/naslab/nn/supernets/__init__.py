@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from naslab.nn.supernet import CellSupernet
     from naslab.spaces.base import SearchSpace
 
-__all__ = ["build_supernet", "supernet_spaces"]
+__all__ = ["build_supernet", "supernet_spaces", "build_block_supernet", "block_supernet_spaces"]
 
 
 def supernet_spaces() -> list[str]:
@@ -49,3 +49,25 @@ def build_supernet(space: SearchSpace | str, *, generator: torch.Generator | Non
                           f"supernets: {', '.join(have) or 'none'}")
     net: CellSupernet = registry.get("supernet", name)(generator=generator, **options)
     return net
+
+
+def block_supernet_spaces() -> list[str]:
+    """Names of the spaces that have a block supernet builder (kind ``block_supernet``: the
+    MobileNet-style block spaces of ProxylessNAS, FBNet and Once-for-All)."""
+    from naslab import registry
+
+    return registry.names("block_supernet")
+
+
+def build_block_supernet(space: SearchSpace | str, *, kind: str = "mixed",
+                         generator: torch.Generator | None = None, **options: Any) -> Any:
+    """The block supernet of ``space`` (``kind`` ``mixed`` or ``elastic``), weights from
+    ``generator``; ConfigError naming the spaces that have one."""
+    from naslab import registry
+
+    name = space if isinstance(space, str) else space.name
+    have = block_supernet_spaces()
+    if name not in have:
+        raise ConfigError(f"search space {name!r} has no block supernet (kind "
+                          f"'block_supernet'); spaces with one: {', '.join(have) or 'none'}")
+    return registry.get("block_supernet", name)(kind=kind, generator=generator, **options)
