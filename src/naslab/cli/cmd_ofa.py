@@ -83,7 +83,7 @@ def train_cmd(
             estimator_param=estimator_param, reference="none", device=device, threads=threads,
             data_dir=None, dataset_dir=dataset_dir, storage=storage,
             experiment_id=experiment_id, export=None, latency_lut=latency_lut,
-            latency_weight=None, output=output, progress=progress)
+            latency_weight=None, order=None, output=output, progress=progress)
 
 
 def _restore(storage: Path, run: str, dataset_dir: Optional[Path], writable: bool,
