@@ -265,15 +265,12 @@ class DifferentiableMethod(OneShotMethod):
         self.noise = torch.Generator(device="cpu")
         self.noise.manual_seed(derive_seed(self.seed, 3))
         dev = torch.device(self.device)
-        self._data = {}
-        for split in ("train", "val"):
-            x = torch.from_numpy(np.array(getattr(dataset, f"x_{split}"), dtype=np.float32))
-            y = torch.from_numpy(np.array(getattr(dataset, f"y_{split}"), dtype=np.int64))
+        self._data = self.split_tensors()
+        for split, (_, y) in self._data.items():
             if len(y) == 0:
                 raise ConfigError(f"one-shot method {self.registry_name!r} needs a non-empty "
                                   f"{split} split (its {'weight' if split == 'train' else 'architecture'}"
                                   f" steps), dataset {dataset.name!r} has none")
-            self._data[split] = (x.to(dev), y.to(dev))
         xv, yv = self._data["val"]
         ge = torch.Generator(device="cpu")
         ge.manual_seed(derive_seed(self.seed, 6))

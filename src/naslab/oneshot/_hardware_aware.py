@@ -170,11 +170,7 @@ class LatencyAwareMethod(OneShotMethod):
         self.sample_gen.manual_seed(derive_seed(self.seed, 3))
         self.val_gen = torch.Generator(device="cpu")
         self.val_gen.manual_seed(derive_seed(self.seed, 4))
-        self._data = {}
-        for split in ("train", "val"):
-            x = torch.from_numpy(np.array(getattr(dataset, f"x_{split}"), dtype=np.float32))
-            y = torch.from_numpy(np.array(getattr(dataset, f"y_{split}"), dtype=np.int64))
-            self._data[split] = (x.to(dev), y.to(dev))
+        self._data = self.split_tensors()
         self._val_perm: Any = None
         self._val_pos = 0
 

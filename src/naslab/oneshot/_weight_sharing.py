@@ -129,11 +129,7 @@ class WeightSharingMethod(OneShotMethod):
         self.gen.manual_seed(derive_seed(self.seed, 2))
         self.rng = np.random.default_rng(derive_seed(self.seed, 3))
         dev = torch.device(self.device)
-        self._data = {}
-        for split in ("train", "val"):
-            x = torch.from_numpy(np.array(getattr(dataset, f"x_{split}"), dtype=np.float32))
-            y = torch.from_numpy(np.array(getattr(dataset, f"y_{split}"), dtype=np.int64))
-            self._data[split] = (x.to(dev), y.to(dev))
+        self._data = self.split_tensors()
         n = len(self._data["train"][1])
         rg = torch.Generator(device="cpu")
         rg.manual_seed(derive_seed(self.seed, 4))

@@ -110,6 +110,20 @@ class OneShotMethod(ABC):
         self.device = str(device)
         self.epochs = check_int("epochs", protocol.epochs, minimum=1)
 
+    def split_tensors(self) -> dict[str, tuple[Any, Any]]:
+        """The bound dataset's ``train`` and ``val`` splits as (float32 images, int64 labels)
+        tensors on ``self.device``: what a supernet method trains and selects on."""
+        import numpy as np
+        import torch
+
+        dev = torch.device(self.device)
+        out: dict[str, tuple[Any, Any]] = {}
+        for split in ("train", "val"):
+            x = torch.from_numpy(np.array(getattr(self.dataset, f"x_{split}"), dtype=np.float32))
+            y = torch.from_numpy(np.array(getattr(self.dataset, f"y_{split}"), dtype=np.int64))
+            out[split] = (x.to(dev), y.to(dev))
+        return out
+
     def check_space(self, space: SearchSpace) -> None:
         """Raise ConfigError when this method cannot search ``space`` (e.g. it needs the
         space's ``graph_spec`` or a network builder). Default: any space."""
