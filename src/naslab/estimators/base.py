@@ -48,10 +48,19 @@ class Evaluation:
     def without_test(self) -> Evaluation:
         """This evaluation with every ``test_*`` metric removed (what a strategy may see)."""
         m = self.metrics
-        kept = {k: v for k, v in m.items() if not k.startswith(TEST_PREFIX)}
-        if len(kept) == len(m):
+        names = tuple(m)
+        kept = _PUBLIC_NAMES.get(names)
+        if kept is None:  # an estimator reports the same names trial after trial: cache them
+            if len(_PUBLIC_NAMES) >= 512:
+                _PUBLIC_NAMES.clear()
+            kept = _PUBLIC_NAMES[names] = tuple(k for k in names if not k.startswith(TEST_PREFIX))
+        if len(kept) == len(names):
             return self
-        return Evaluation(kept, self.cost, self.fidelity, self.info)
+        return Evaluation({k: m[k] for k in kept}, self.cost, self.fidelity, self.info)
+
+
+#: metric names -> those a strategy may see (Evaluation.without_test's per-trial cache)
+_PUBLIC_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 class Estimator(ABC):
@@ -376,7 +385,10 @@ class Objectives:
     # the vector --------------------------------------------------------------------------
     def values(self, evaluation: Evaluation) -> tuple[float, ...]:
         """Raw value of every objective, in order."""
-        return tuple(o.value(evaluation) for o in self.objectives)
+        objs = self.objectives
+        if len(objs) == 1:
+            return (objs[0].value(evaluation),)
+        return tuple(o.value(evaluation) for o in objs)
 
     def feasible(self, evaluation: Evaluation) -> bool:
         """Whether every constraint holds (True without constraints)."""

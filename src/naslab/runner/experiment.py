@@ -28,7 +28,7 @@ from naslab.runner.front import ParetoFront
 from naslab.runner.records import TrialRecord
 from naslab.runner.storage import InMemoryStorage, Storage, TrialStore, _canon
 from naslab.runner.termination import Progress, Termination, prefix_length
-from naslab.seeding import derive_seed
+from naslab.seeding import derive_seed, seed_deriver
 from naslab.spaces.base import Architecture, SearchSpace
 from naslab.strategies.base import Strategy, Suggestion, Told
 
@@ -503,6 +503,9 @@ class Experiment:
     def _loop(self, state: _RunState, on_trial: Callable[[TrialRecord], None] | None) -> None:
         """Ask, evaluate, record, tell, until the termination rule says stop."""
         term, ex = self.termination, self.executor
+        if type(ex) is SerialExecutor and not state.inflight and not state.ready:
+            self._loop_inline(state, on_trial)
+            return
         while True:
             prog = Progress(len(state.trials), len(state.inflight), state.cum_sim, state.wall())
             done = state.discarded > 0 or term.done(prog) or self._at_cap(state, prog)
@@ -529,6 +532,51 @@ class Experiment:
                     state.discarded += 1
                     continue
                 self._record(state, task, res, reused, on_trial)
+
+    def _loop_inline(self, state: _RunState,
+                     on_trial: Callable[[TrialRecord], None] | None) -> None:
+        """:meth:`_loop` for the serial executor, without its queue: ask one proposal,
+        evaluate it here, record it, tell. The same trials, numbers, seeds and results as the
+        generic loop (with one worker it asks one proposal at a time too); this is the
+        per-trial hot path of every tabular search."""
+        term, strategy, space, ex = self.termination, self.strategy, self.space, self.executor
+        cache = state.cache if self.reuse else None
+        trials, cap, max_fid = state.trials, self._trial_cap, self._max_fid
+        seed_of = seed_deriver(self.seed)
+        over = self._over_budget if self._may_discard else None
+        while True:
+            n = len(trials)
+            prog = Progress(n, 0, state.cum_sim, state.wall())
+            if state.discarded or term.done(prog) or (n >= cap and self._at_cap(state, prog)):
+                return
+            left = term.trials_left(prog)
+            props = strategy.ask(1) if n < cap and (left is None or left > 0) else []
+            if not props:
+                raise NaslabError(
+                    f"strategy {type(strategy).__name__} proposed nothing while no "
+                    f"evaluation was pending; it cannot make progress")
+            s = props[0]
+            if isinstance(s, Suggestion):
+                arch, fid = s.arch, s.fidelity
+                if fid is not None and max_fid is not None and fid >= max_fid:
+                    fid = None
+            else:
+                arch, fid = s, None
+            space.validate(arch)
+            ticket = state.n_asked
+            task = Task(ticket, arch, fid, seed_of(ticket))
+            state.n_asked = ticket + 1
+            hit = None if cache is None else cache.get((arch.choices, fid))
+            if hit is not None:
+                now = time.time()
+                res = TaskResult(ticket, Evaluation(hit.metrics, Cost(0.0, 0.0), hit.fidelity,
+                                                    hit.info), None, now, now)
+            else:
+                res = ex.run(task)
+            if over is not None and over(state, res):
+                state.discarded += 1
+                continue
+            self._record(state, task, res, hit is not None, on_trial)
 
     def _over_budget(self, state: _RunState, res: TaskResult) -> bool:
         """Whether a result is dropped unrecorded: its cost would take the run past a budget
@@ -592,22 +640,26 @@ class Experiment:
         rec.cum_simulated_s = state.cum_sim
         rec.cum_wall_s = state.wall()
         if rec.status == "complete":
-            assert res.evaluation is not None
-            if self._on_front(rec):
-                val, best = rec.objective, None if state.inc is None else state.inc.objective
-                if val is not None and (best is None or self.objectives.better(val, best)):
+            ev = res.evaluation
+            assert ev is not None
+            if rec.feasible is not False and (rec.fidelity is None or self._max_fid is None
+                                              or rec.fidelity >= self._max_fid):  # _on_front
+                val, inc = rec.objective, state.inc
+                if val is not None and (inc is None or inc.objective is None
+                                        or self.objectives.better(val, inc.objective)):
                     state.inc = rec
                 if state.front is not None:
                     assert rec.objectives is not None
                     state.front.add(rec.number, rec.objectives)
             state.cache.setdefault((task.arch.choices, task.fidelity), rec)
-            self.strategy.tell(task.arch, res.evaluation.without_test())
+            self.strategy.tell(task.arch, ev.without_test())
         else:
             self.strategy.tell_failed(task.arch, rec.error or "failed")
-        if state.inc is not None:
-            rec.incumbent_number = state.inc.number
-            rec.incumbent_objective = state.inc.objective
-            rec.incumbent_test = state.inc.metrics.get("test_acc")
+        inc = state.inc
+        if inc is not None:
+            rec.incumbent_number = inc.number
+            rec.incumbent_objective = inc.objective
+            rec.incumbent_test = inc.metrics.get("test_acc")
         if state.front is not None:
             rec.front = state.front.numbers()
             rec.hypervolume = state.front.hypervolume()
@@ -619,25 +671,23 @@ class Experiment:
 
     def _on_front(self, rec: TrialRecord) -> bool:
         """Whether a trial competes for the incumbent and the front: complete, feasible, at
-        the estimator's full fidelity."""
+        the estimator's full fidelity (:meth:`_record` inlines this test)."""
         if rec.status != "complete" or rec.feasible is False:
             return False
         return rec.fidelity is None or self._max_fid is None or rec.fidelity >= self._max_fid
 
     def _make_record(self, number: int, task: Task, res: TaskResult, reused: bool) -> TrialRecord:
-        if res.evaluation is None:
+        ev = res.evaluation
+        if ev is None:
             return TrialRecord(number=number, arch=task.arch, status="failed", fidelity=task.fidelity,
                                seed=task.seed, cost=Cost(res.finished - res.started, 0.0),
                                error=res.error, started=res.started, finished=res.finished)
-        ev = res.evaluation
         metrics = {k: float(v) for k, v in ev.metrics.items()}
         obj = self.objectives
         values = obj.values(ev)
-        primary = values[0]
-        return TrialRecord(number=number, arch=task.arch, status="complete", metrics=metrics,
-                           objective=primary, fidelity=task.fidelity,
-                           seed=task.seed, cost=ev.cost, reused=reused, started=res.started,
-                           finished=res.finished, info=dict(ev.info), objectives=values,
+        return TrialRecord(number, task.arch, "complete", metrics, values[0], task.fidelity,
+                           task.seed, ev.cost, reused, None, res.started, res.finished,
+                           info=dict(ev.info) if ev.info else {}, objectives=values,
                            feasible=obj.feasible(ev) if obj.constraints else True)
 
     def _notes(self) -> dict[str, Any]:

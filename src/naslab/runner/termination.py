@@ -15,9 +15,11 @@ from naslab.errors import ConfigError, check_float, check_int, check_limit, did_
 OVER_BUDGET = ("keep", "discard")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Progress:
-    """What a run has spent so far (completed trials only, plus the number still pending)."""
+    """What a run has spent so far (completed trials only, plus the number still pending).
+    A plain value the runner makes before every trial (not frozen: that costs a microsecond
+    per trial); rules must not change it."""
 
     n_trials: int = 0
     n_pending: int = 0

@@ -20,8 +20,11 @@ from naslab.estimators.base import Estimator, Evaluation
 from naslab.spaces.base import Architecture
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Task:
+    """One evaluation the driver hands an executor (one per trial; not frozen, which costs
+    a microsecond each; nothing changes it after it is made)."""
+
     ticket: int
     arch: Architecture
     fidelity: float | None

@@ -28,3 +28,8 @@ class SerialExecutor(Executor):
     def wait(self) -> list[TaskResult]:
         assert self._estimator is not None, "start() first"
         return [run_task(self._estimator, self._queue.popleft())]
+
+    def run(self, task: Task) -> TaskResult:
+        """Evaluate ``task`` now, bypassing the queue (the runner's serial loop)."""
+        assert self._estimator is not None, "start() first"
+        return run_task(self._estimator, task)
