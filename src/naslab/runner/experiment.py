@@ -504,7 +504,7 @@ class Experiment:
         """Ask, evaluate, record, tell, until the termination rule says stop."""
         term, ex = self.termination, self.executor
         if type(ex) is SerialExecutor and not state.inflight and not state.ready:
-            self._loop_inline(state, on_trial)
+            self._loop_inline(state, on_trial, ex)
             return
         while True:
             prog = Progress(len(state.trials), len(state.inflight), state.cum_sim, state.wall())
@@ -533,13 +533,13 @@ class Experiment:
                     continue
                 self._record(state, task, res, reused, on_trial)
 
-    def _loop_inline(self, state: _RunState,
-                     on_trial: Callable[[TrialRecord], None] | None) -> None:
+    def _loop_inline(self, state: _RunState, on_trial: Callable[[TrialRecord], None] | None,
+                     ex: SerialExecutor) -> None:
         """:meth:`_loop` for the serial executor, without its queue: ask one proposal,
         evaluate it here, record it, tell. The same trials, numbers, seeds and results as the
         generic loop (with one worker it asks one proposal at a time too); this is the
         per-trial hot path of every tabular search."""
-        term, strategy, space, ex = self.termination, self.strategy, self.space, self.executor
+        term, strategy, space = self.termination, self.strategy, self.space
         cache = state.cache if self.reuse else None
         trials, cap, max_fid = state.trials, self._trial_cap, self._max_fid
         seed_of = seed_deriver(self.seed)
