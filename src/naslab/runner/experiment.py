@@ -300,6 +300,14 @@ class _RunState:
     discarded: int = 0
     #: set when the run stopped at naslab's trial limit before its own budget was met
     note: str | None = None
+    #: the tasks whose results were dropped over budget: pending in the checkpoint (the
+    #: strategy has proposed them), so that a resumed run with a larger budget evaluates
+    #: them as a fresh run with that budget does. Only evaluations are ever dropped: an
+    #: answer from the run's record costs nothing, and none is asked after the first drop.
+    dropped: list[Task] = field(default_factory=list)
+    #: whether the strategy's and the runner's state agree with the trials recorded so far
+    #: (every proposal recorded, pending or dropped): then a checkpoint may be taken
+    settled: bool = True
 
     def wall(self) -> float:
         """Wall time of the run over all its sessions."""
@@ -377,6 +385,7 @@ class Experiment:
         self._open()
         ex = self.executor
         status = "failed"
+        state: _RunState | None = None
         try:
             recorded = self.storage.trials(self.id)
             state, cut = self._replay(recorded)
@@ -393,8 +402,14 @@ class Experiment:
             state.t0 = time.perf_counter()
             self._loop(state, on_trial)
             status = "finished"
-        except KeyboardInterrupt:
-            status = "interrupted"
+        except BaseException as exc:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            if state is not None and not state.settled:
+                # storage checkpoints what it holds back from the state at the time of
+                # writing, and the exception left it half-changed (mid-ask, mid-record):
+                # drop those unwritten trials; the resumed run evaluates them again, the
+                # same way (they took less than the group commit's window)
+                self.storage.drop_unwritten(self.id)
             raise
         finally:
             if self._own_executor:
@@ -493,7 +508,7 @@ class Experiment:
                 "n_asked": state.n_asked,
                 "wall_s": state.wall(),
                 "pending": [[t.ticket, t.arch.to_json()["choices"], t.fidelity, t.seed]
-                            for t in state.inflight.values()],
+                            for t in (*state.inflight.values(), *state.dropped)],
             },
         }
         if small is not None:
@@ -512,9 +527,8 @@ class Experiment:
             asked_any = False
             if not state.ready and not done:
                 asked_any = self._ask(state, prog)
-            if state.ready:
-                batch, state.ready = state.ready, []
-                reused = True
+            if state.ready:  # drained one by one below: what is left stays unsettled
+                batch, reused = state.ready, True
             elif state.inflight:
                 batch = [(state.inflight[r.ticket], r) for r in ex.wait()]
                 reused = False
@@ -526,10 +540,13 @@ class Experiment:
                         f"strategy {type(self.strategy).__name__} proposed nothing while no "
                         f"evaluation was pending; it cannot make progress")
                 continue
-            for task, res in batch:
+            while batch:
+                task, res = batch.pop(0)
                 if self._over_budget(state, res):
                     state.inflight.pop(task.ticket, None)
+                    state.dropped.append(task)
                     state.discarded += 1
+                    state.settled = not state.ready
                     continue
                 self._record(state, task, res, reused, on_trial)
 
@@ -550,6 +567,7 @@ class Experiment:
             if state.discarded or term.done(prog) or (n >= cap and self._at_cap(state, prog)):
                 return
             left = term.trials_left(prog)
+            state.settled = False
             props = strategy.ask(1) if n < cap and (left is None or left > 0) else []
             if not props:
                 raise NaslabError(
@@ -571,10 +589,15 @@ class Experiment:
                 now = time.time()
                 res = TaskResult(ticket, Evaluation(hit.metrics, Cost(0.0, 0.0), hit.fidelity,
                                                     hit.info), None, now, now)
-            else:
+            else:  # pending while it runs: a checkpoint taken meanwhile (an interrupt) keeps it
+                state.inflight[ticket] = task
+                state.settled = True
                 res = ex.run(task)
             if over is not None and over(state, res):
+                state.inflight.pop(ticket, None)
+                state.dropped.append(task)
                 state.discarded += 1
+                state.settled = True
                 continue
             self._record(state, task, res, hit is not None, on_trial)
 
@@ -608,6 +631,7 @@ class Experiment:
         if free <= 0:
             return False
         asked_any = False
+        state.settled = False
         for s in self.strategy.ask(free)[:free]:
             asked_any = True
             if isinstance(s, Suggestion):
@@ -627,11 +651,13 @@ class Experiment:
             else:
                 self.executor.submit(task)
                 state.inflight[task.ticket] = task
+        state.settled = not state.ready
         return asked_any
 
     def _record(self, state: _RunState, task: Task, res: TaskResult, reused: bool,
                 on_trial: Callable[[TrialRecord], None] | None) -> None:
         """Record one result (trial row + checkpoint in one transaction) and tell the strategy."""
+        state.settled = False
         state.inflight.pop(task.ticket, None)
         if res.fatal is not None:
             raise res.fatal
@@ -664,6 +690,7 @@ class Experiment:
             rec.front = state.front.numbers()
             rec.hypervolume = state.front.hypervolume()
         state.trials.append(rec)
+        state.settled = not state.ready
         ckpt = functools.partial(self._checkpoint, state) if self.storage.persistent else None
         self.storage.record_trial(self.id, rec, ckpt)
         if on_trial is not None:

@@ -46,6 +46,14 @@ class TrialStore(ABC):
             last = checkpoint is not None and i == len(trials) - 1
             self.record_trial(exp_id, t, final_state if last else None)
 
+    def drop_unwritten(self, exp_id: str) -> int:
+        """Forget the trials of ``exp_id`` held back but not yet written (a run that ends
+        with an exception calls it: their checkpoint would be taken from a state the
+        exception may have left half-changed). They were recorded faster than the group
+        commit's window, so the resumed run evaluates them again at once, with the same
+        seeds and results; how many were dropped (0 for storage that holds nothing back)."""
+        return 0
+
     @abstractmethod
     def trials(self, exp_id: str) -> list[TrialRecord]:
         """Every recorded trial of ``exp_id``, in order ([] for an unknown id)."""

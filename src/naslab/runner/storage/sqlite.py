@@ -298,7 +298,9 @@ class SQLiteStorage(Storage):
         self.commit_window_s = 0.0 if durable else COMMIT_WINDOW_S
         self._buf: list[tuple[Any, ...]] = []  # trial rows held by the group commit
         self._buf_exp: str | None = None
-        self._buf_ckpt: tuple[int, dict[str, Any]] | None = None
+        #: the checkpoint to write with the held trials: (trial number, the state or a thunk
+        #: that computes it; the thunk is called only when the trials are written)
+        self._buf_ckpt: tuple[int, dict[str, Any] | Callable[[], dict[str, Any]]] | None = None
         self._buf_finished = 0.0
         self._last_commit = time.monotonic()
         if self.path.is_dir():
@@ -617,7 +619,10 @@ class SQLiteStorage(Storage):
         if arch_text is None:
             if len(_ARCH_TEXT) >= 200_000:
                 _ARCH_TEXT.clear()
-            arch_text = _ARCH_TEXT[t.arch] = (str(t.arch), dumps(t.arch.to_json()["choices"]))
+            ch = t.arch.choices
+            arch_text = _ARCH_TEXT[t.arch] = (str(t.arch), (
+                "[" + ",".join(map(str, ch)) + "]" if all(type(c) is int for c in ch)
+                else dumps(t.arch.to_json()["choices"])))
         vec = t.objectives
         objs = None if vec is None else (
             _ONE_NUMBER[vec[0]] if len(vec) == 1 and vec[0] else
@@ -653,8 +658,13 @@ class SQLiteStorage(Storage):
         self._buf_exp = exp_id
         self._buf_finished = t.finished
         if checkpoint is not None:
-            # taken now: the state right after this trial (JSON only when written)
-            self._buf_ckpt = (t.number, checkpoint())
+            # the thunk is called when the held trials are written (here, or by the next read,
+            # set_status, flush or close): the runner calls storage only between trials (a
+            # task being evaluated, or dropped over budget, is among the checkpoint's pending
+            # tasks), so the state it returns then belongs with exactly the trials written; a
+            # run that ends with an exception drops what is held instead (drop_unwritten).
+            # Computing it only then keeps checkpoints off the per-trial cost of fast runs.
+            self._buf_ckpt = (t.number, checkpoint)
         # a trial that itself took longer than the window (a trained network, a worker of a
         # pool) is written at once: only work cheaper than the window is ever held
         if (t.cost.wall_s >= self.commit_window_s
@@ -662,13 +672,24 @@ class SQLiteStorage(Storage):
                 or len(self._buf) >= 5000):
             self.flush()
 
+    def drop_unwritten(self, exp_id: str) -> int:
+        if not self._buf or self._buf_exp != exp_id:
+            return 0
+        n = len(self._buf)
+        self._buf, self._buf_ckpt = [], None
+        return n
+
     def flush(self) -> None:
         """Write the trials held by the group commit (one transaction)."""
         if not self._buf:
             return
-        rows, ckpt, exp_id, finished = self._buf, self._buf_ckpt, self._buf_exp, self._buf_finished
+        rows, held, exp_id, finished = self._buf, self._buf_ckpt, self._buf_exp, self._buf_finished
         self._buf, self._buf_ckpt = [], None
         assert exp_id is not None
+        ckpt = None
+        if held is not None:
+            number, state = held
+            ckpt = (number, state() if callable(state) else state)
         self._write(exp_id, rows, ckpt, finished)
 
     def _write(self, exp_id: str, rows: list[tuple[Any, ...]],

@@ -1,0 +1,103 @@
+"""Checkpoints are computed when the group commit writes, not after every trial; an exception
+at an unsettled moment drops the unwritten trials instead, and every path resumes exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from naslab import registry
+from naslab.runner import Experiment, MaxTrials, SQLiteStorage
+from naslab.spaces import get_space
+from naslab.testing import SyntheticEstimator
+
+SPACE = get_space("nb201")
+
+
+def _run(storage: SQLiteStorage | None, strategy: object | None = None,
+         budget: int = 120):  # type: ignore[no-untyped-def]
+    strat = strategy if strategy is not None else registry.create("strategy", "re")
+    return Experiment(SPACE, strat, SyntheticEstimator(), termination=MaxTrials(budget),
+                      seed=5, storage=storage).run()  # type: ignore[arg-type]
+
+
+class _Calls:
+    def __init__(self, strategy: object, method: str, at: int) -> None:
+        self.n, self.at = 0, at
+        orig = getattr(strategy, method)
+
+        def wrapped(*a, **kw):  # type: ignore[no-untyped-def]
+            self.n += 1
+            if self.n == self.at:
+                raise KeyboardInterrupt
+            return orig(*a, **kw)
+
+        setattr(strategy, method, wrapped)
+
+
+def test_checkpoints_are_taken_at_commit_time_only(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from naslab.runner.experiment import Experiment as E
+
+    calls = {"n": 0}
+    orig = E._checkpoint
+
+    def counting(self, state):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return orig(self, state)
+
+    monkeypatch.setattr(E, "_checkpoint", counting)
+    st = SQLiteStorage(tmp_path / "a.db")
+    st.commit_window_s = 3600.0  # one commit: at the end of the run
+    _run(st, registry.create("strategy", "rs"), budget=300)
+    assert calls["n"] == 1
+    ckpt = st.checkpoint(st.experiments()[0].id)
+    assert ckpt is not None and ckpt["history"] == 300
+
+
+@pytest.mark.parametrize("method,at", [("ask", 57), ("tell", 41)])
+def test_an_interrupt_mid_ask_or_mid_tell_drops_the_unwritten_and_resumes_exactly(
+        tmp_path: Path, method: str, at: int) -> None:
+    ref = _run(None)
+    st = SQLiteStorage(tmp_path / "b.db")
+    st.commit_window_s = 3600.0  # everything held back until the interrupt
+    strat = registry.create("strategy", "re")
+    _Calls(strat, method, at)
+    with pytest.raises(KeyboardInterrupt):
+        _run(st, strat)
+    exp = st.experiments()[0]
+    assert exp.status == "interrupted"
+    assert exp.n_trials == 0  # the held trials were dropped, not written with a bad checkpoint
+    res = _run(st)
+    assert [t.arch for t in res.trials] == [t.arch for t in ref.trials]
+    assert [t.metrics for t in res.trials] == [t.metrics for t in ref.trials]
+
+
+def test_an_interrupt_mid_evaluation_keeps_every_trial_and_resumes_exactly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = _run(None, registry.create("strategy", "rs"))
+    st = SQLiteStorage(tmp_path / "c.db")
+    st.commit_window_s = 3600.0
+    n = {"k": 0}
+    orig = SyntheticEstimator.evaluate
+
+    def flaky(self, arch, **kw):  # type: ignore[no-untyped-def]
+        n["k"] += 1
+        if n["k"] == 77:
+            raise KeyboardInterrupt
+        return orig(self, arch, **kw)
+
+    monkeypatch.setattr(SyntheticEstimator, "evaluate", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        _run(st, registry.create("strategy", "rs"))
+    monkeypatch.setattr(SyntheticEstimator, "evaluate", orig)
+    exp = st.experiments()[0]
+    assert exp.status == "interrupted" and exp.n_trials >= 70  # the trials before it are kept
+    ckpt = st.checkpoint(exp.id)
+    assert ckpt is not None and ckpt["history"] == exp.n_trials
+    assert len(ckpt["runner"]["pending"]) == 1  # the evaluation it interrupted
+    res = _run(st, registry.create("strategy", "rs"))
+    assert res.resumed_trials == exp.n_trials
+    assert [t.arch for t in res.trials] == [t.arch for t in ref.trials]
+    assert [t.seed for t in res.trials] == [t.seed for t in ref.trials]
