@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from naslab import registry
 from naslab.runner import Experiment, MaxTrials, SQLiteStorage
@@ -101,3 +103,12 @@ def test_an_interrupt_mid_evaluation_keeps_every_trial_and_resumes_exactly(
     assert res.resumed_trials == exp.n_trials
     assert [t.arch for t in res.trials] == [t.arch for t in ref.trials]
     assert [t.seed for t in res.trials] == [t.seed for t in ref.trials]
+
+
+@given(hst.dictionaries(hst.text(max_size=12), hst.floats() | hst.integers(-5, 5), max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_the_metrics_json_shortcut_writes_what_the_encoder_writes(m: dict) -> None:  # type: ignore[type-arg]
+    from naslab.runner.storage.base import dumps
+    from naslab.runner.storage.sqlite import _metrics_json
+
+    assert _metrics_json(m) == dumps(m)

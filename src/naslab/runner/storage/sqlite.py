@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shlex
 import socket
 import sqlite3
@@ -157,6 +158,25 @@ class _OneNumber(dict[float, str]):
 
 
 _ONE_NUMBER = _OneNumber()
+_INT_ONLY = {int}
+#: metric names that are their own JSON string (checked once each)
+_PLAIN_NAMES: set[str] = set()
+_plain_name = re.compile(r"[A-Za-z0-9_.@:+-]*\Z").match
+
+
+def _metrics_json(m: dict[str, float]) -> str:
+    """``dumps(m)``, the same text, for a trial's metrics (names that need no escaping, finite
+    floats) without the JSON encoder's set-up per call; anything else goes to ``dumps``."""
+    parts = []
+    for k, v in m.items():
+        if type(v) is not float or v - v != 0.0:
+            return dumps(m)
+        if k not in _PLAIN_NAMES:
+            if not _plain_name(k):
+                return dumps(m)
+            _PLAIN_NAMES.add(k)
+        parts.append(f'"{k}":{v!r}')
+    return "{" + ",".join(parts) + "}"
 
 
 class DamagedStorageError(StorageError):
@@ -621,14 +641,14 @@ class SQLiteStorage(Storage):
                 _ARCH_TEXT.clear()
             ch = t.arch.choices
             arch_text = _ARCH_TEXT[t.arch] = (str(t.arch), (
-                "[" + ",".join(map(str, ch)) + "]" if all(type(c) is int for c in ch)
+                "[" + ",".join(map(str, ch)) + "]" if set(map(type, ch)) == _INT_ONLY
                 else dumps(t.arch.to_json()["choices"])))
         vec = t.objectives
         objs = None if vec is None else (
             _ONE_NUMBER[vec[0]] if len(vec) == 1 and vec[0] else
             dumps([finite_or_none(x) for x in vec]))
         return (exp_id, t.number, t.arch.space, arch_text[0], arch_text[1],
-                t.status, dumps(t.metrics), finite_or_none(t.objective),
+                t.status, _metrics_json(t.metrics), finite_or_none(t.objective),
                 finite_or_none(t.fidelity), t.seed, t.cost.wall_s, t.cost.simulated_s,
                 int(t.reused), t.error, t.started, t.finished, t.incumbent_number,
                 finite_or_none(t.incumbent_objective), finite_or_none(t.incumbent_test),
