@@ -241,6 +241,9 @@ def small_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[
        command=st.sampled_from(["runs", "show", "search"]))
 # found by a longer fuzz run: zeroed bytes that leave a trial's incumbent pointing past the trials
 @example(offset=0.38671875, length=27, fill="zero", seed=0, command="show")
+# found by the 1,700-per-property run: random bytes in the schema's text (UnicodeDecodeError)
+@example(offset=0.03125, length=5, fill="random", seed=1, command="search")
+@example(offset=0.03125, length=5, fill="random", seed=1, command="runs")
 def test_fuzz_damaged_storage_files(offset: float, length: int, fill: str, seed: int,
                                     command: str, small_db: tuple[bytes, str], data_dir: Path,
                                     tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -279,6 +282,9 @@ def test_fuzz_damaged_storage_files(offset: float, length: int, fill: str, seed:
 @example(table="trials", column="front", value="{}")
 @example(table="trials", column="objectives", value="\"x\"")
 @example(table="trials", column="choices", value="{}")
+# found by the 1,700-per-property run: a checkpoint that is JSON but not naslab's (KeyError)
+@example(table="checkpoints", column="state", value="{}")
+@example(table="checkpoints", column="state", value="[1]")
 def test_fuzz_malformed_rows(table: str, column: str, value: str, small_db: tuple[bytes, str],
                              data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     good, exp_id = small_db

@@ -480,6 +480,18 @@ class Experiment:
         if ckpt is None:
             raise StorageError(f"experiment {self.id!r} has trials but no checkpoint to resume "
                                f"from; start a new experiment id")
+        try:
+            return self._restore_from(state, ckpt)
+        except NaslabError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise StorageError(
+                f"the checkpoint of experiment {self.id!r} in {self.storage.location!r} is "
+                f"malformed ({type(exc).__name__}: {exc}); the file was changed by hand or "
+                f"damaged, so this run cannot be resumed exactly: start a new experiment id "
+                f"(--experiment-id); its recorded trials stay readable (naslab show)") from None
+
+    def _restore_from(self, state: _RunState, ckpt: Any) -> list[Task]:
         if "history" in ckpt:  # a small checkpoint: the rest is the run's record
             if int(ckpt["history"]) != len(state.trials):
                 raise StorageError(

@@ -364,6 +364,10 @@ class SQLiteStorage(Storage):
                 raise self._readonly_error(msg) from None
             raise StorageError(f"cannot open storage file {str(self.path)!r}: {exc} (is it a "
                                f"naslab SQLite file? pass --storage PATH to use another)") from None
+        except UnicodeDecodeError as exc:  # damaged schema text: SQLite returns it as is
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            raise self._damaged(f"text in the file is not UTF-8 ({exc})", "opening it") from None
         except OSError as exc:
             raise StorageError(f"cannot create storage file {str(self.path)!r}: {exc}") from None
 
