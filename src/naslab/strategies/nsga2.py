@@ -16,18 +16,18 @@ class _Member:
     """A told architecture: min-form objectives, violation, and after survival its rank and
     crowding distance (None for an infeasible survivor, which ranks by violation)."""
 
-    __slots__ = ("arch", "f", "cv", "rank", "crowd", "json")
+    __slots__ = ("arch", "f", "cv", "rank", "crowd", "json", "_key")
 
     def __init__(self, arch: Architecture, f: list[float], cv: float, rank: int | None = None,
                  crowd: float | None = None) -> None:
         self.arch, self.f, self.cv, self.rank, self.crowd = arch, f, cv, rank, crowd
         #: the member's checkpoint form, made once (a member never changes)
         self.json: list[Any] | None = None
+        self._key = (cv, math.inf if rank is None else rank, -(0.0 if crowd is None else crowd))
 
     def key(self) -> tuple[float, float, float]:
         """Smaller is better: violation, rank, minus crowding distance."""
-        return (self.cv, math.inf if self.rank is None else self.rank,
-                -(0.0 if self.crowd is None else self.crowd))
+        return self._key
 
 
 @register("strategy", "nsga2", aliases=("nsga-ii", "nsga_ii", "nsganet", "nsga-net"))
@@ -92,7 +92,7 @@ class NSGA2(Strategy):
     def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
         f, cv = min_vector(self.objective, evaluation)
         self._pending = max(0, self._pending - 1)
-        if all(math.isfinite(v) for v in f):
+        if all(map(math.isfinite, f)):
             self._results.append(_Member(arch, f, cv))
 
     def tell_failed(self, arch: Architecture, error: str) -> None:
@@ -127,8 +127,9 @@ class NSGA2(Strategy):
         is decided by a coin)."""
         pop = self._pop
         n = len(pop)
-        i, j = (min(int(u * n), n - 1) for u in self.rng.random(2).tolist())
-        ki, kj = pop[i].key(), pop[j].key()
+        u, v = self.rng.random(2).tolist()
+        i, j = min(int(u * n), n - 1), min(int(v * n), n - 1)
+        ki, kj = pop[i]._key, pop[j]._key
         if ki == kj:
             return pop[i].arch if self.rng.random() < 0.5 else pop[j].arch
         return pop[i].arch if ki < kj else pop[j].arch
