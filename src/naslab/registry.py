@@ -14,6 +14,7 @@ through the ``naslab.plugins`` entry-point group (each entry point is a module t
 from __future__ import annotations
 
 import importlib
+import functools
 import inspect
 import pkgutil
 from collections.abc import Callable
@@ -128,10 +129,17 @@ def create(kind: str, name: str, **params: Any) -> Any:
     return obj(**params)
 
 
+@functools.lru_cache(maxsize=1024)
+def _signature(obj: Any) -> inspect.Signature:
+    """``inspect.signature(obj)``, once per registered class (a search builds its strategy
+    and estimator per run; benchmarks run thousands)."""
+    return inspect.signature(obj)
+
+
 def check_params(obj: Any, params: dict[str, Any], *, what: str) -> None:
     """Raise ConfigError when ``params`` holds a keyword that ``obj``'s constructor does not take."""
     try:
-        sig = inspect.signature(obj)
+        sig = _signature(obj)
     except (TypeError, ValueError):  # pragma: no cover
         return
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -131,10 +133,8 @@ class Strategy(ABC):
 
     def describe(self) -> dict[str, Any]:
         """Registered name and hyper-parameters (stored with the experiment)."""
-        import inspect
-
         params = {}
-        for name in inspect.signature(type(self).__init__).parameters:
+        for name in _init_params(type(self)):
             if name != "self" and hasattr(self, name):
                 params[name] = getattr(self, name)
         return {"strategy": getattr(self, "registry_name", type(self).__name__), "params": params}
@@ -167,3 +167,11 @@ class Suggestion:
 
     def __hash__(self) -> int:
         return hash((self.arch, self.fidelity))
+
+
+@functools.lru_cache(maxsize=512)
+def _init_params(cls: type) -> tuple[str, ...]:
+    """The parameter names of ``cls.__init__`` (once per class: ``describe`` runs per run)."""
+    import inspect
+
+    return tuple(inspect.signature(cls.__init__).parameters)
