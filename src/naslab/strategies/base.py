@@ -171,7 +171,7 @@ class Suggestion:
 
 @functools.lru_cache(maxsize=512)
 def _init_params(cls: type) -> tuple[str, ...]:
-    """The parameter names of ``cls.__init__`` (once per class: ``describe`` runs per run)."""
+    """The constructor parameter names of ``cls`` (once per class: ``describe`` runs per run)."""
     import inspect
 
-    return tuple(inspect.signature(cls.__init__).parameters)
+    return tuple(inspect.signature(cls).parameters)
