@@ -240,3 +240,25 @@ def test_each_trial_stores_the_evaluations_info(tmp_path: Path) -> None:
     assert any(t.reused for t in stored)
     for t, s in zip(res.trials, stored):
         assert s.info == {"protocol_hash": "abc123", "curve": [float(c) for c in t.arch.choices]}
+
+
+@pytest.mark.parametrize("strategy,budget", [("re", 300), ("rs", 200), ("ls", 250)])
+def test_the_serial_inline_loop_equals_the_generic_loop(strategy: str, budget: int) -> None:
+    """The serial executor's queue-free loop (`_loop_inline`) gives the trials the generic
+    ask/submit/wait loop gives (a SerialExecutor subclass takes the generic path)."""
+    from naslab.runner.executors import SerialExecutor
+
+    class QueuedSerial(SerialExecutor):
+        pass
+
+    def run(executor):  # type: ignore[no-untyped-def]
+        return Experiment(SPACE, registry.create("strategy", strategy), SyntheticEstimator(),
+                          termination=MaxTrials(budget), seed=11, executor=executor).run()
+
+    inline, generic = run(None), run(QueuedSerial())
+    assert [(t.number, t.arch, t.seed, t.reused, t.metrics, t.incumbent_number)
+            for t in inline.trials] == \
+        [(t.number, t.arch, t.seed, t.reused, t.metrics, t.incumbent_number)
+         for t in generic.trials]
+    if strategy == "re":  # the answers from the run's record take the same path too
+        assert any(t.reused for t in inline.trials)
