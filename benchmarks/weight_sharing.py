@@ -254,7 +254,7 @@ def _verdicts(cfg: str, method: str, per: list[dict[str, Any]], preds_ref: list[
     """Met / not met for the issue's targets of this configuration."""
     if not stats_ref:
         return [f"- `{cfg}`: no verdict (fewer than 3 reference architectures complete)"]
-    note = "" if len(per) == n_seeds else f" ({len(per)} of {n_seeds} supernet seeds)"
+    note = "" if len(per) == n_seeds else f" (provisional: {len(per)} of {n_seeds} supernet seeds)"
     if provisional:
         note += (" (provisional: unfinished reference, or not the issue's settings of 30 "
                  "epochs and default parameters)")
