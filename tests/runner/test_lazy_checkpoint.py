@@ -112,3 +112,12 @@ def test_the_metrics_json_shortcut_writes_what_the_encoder_writes(m: dict) -> No
     from naslab.runner.storage.sqlite import _metrics_json
 
     assert _metrics_json(m) == dumps(m)
+
+
+@given(hst.integers(0, 2 ** 63), hst.lists(hst.integers(0, 2 ** 40), max_size=40))
+@settings(max_examples=100, deadline=None)
+def test_the_seed_deriver_gives_derive_seed(seed: int, ns: list[int]) -> None:
+    from naslab.seeding import derive_seed, seed_deriver
+
+    d = seed_deriver(seed)
+    assert [d(n) for n in ns] == [derive_seed(seed, n) for n in ns]

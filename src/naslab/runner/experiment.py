@@ -669,10 +669,10 @@ class Experiment:
     def _record(self, state: _RunState, task: Task, res: TaskResult, reused: bool,
                 on_trial: Callable[[TrialRecord], None] | None) -> None:
         """Record one result (trial row + checkpoint in one transaction) and tell the strategy."""
+        if res.fatal is not None:  # the run stops; the task stays pending (settled)
+            raise res.fatal
         state.settled = False
         state.inflight.pop(task.ticket, None)
-        if res.fatal is not None:
-            raise res.fatal
         rec = self._make_record(len(state.trials), task, res, reused)
         state.cum_sim += rec.cost.simulated_s
         rec.cum_simulated_s = state.cum_sim
