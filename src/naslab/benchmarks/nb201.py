@@ -453,8 +453,17 @@ class NB201Benchmark(TabularBenchmark):
         m["latency_ms"] = self._lat[i]
         m["train_time_s"] = sim
         for d in devices:
-            m["latency_ms@" + d] = self.query(i, "latency_ms", device=d)
+            m["latency_ms@" + d] = self._device_list(d)[i]
         return m, sim
+
+    def _device_list(self, device: str) -> list[float]:
+        """One device's latency column as Python floats (a multi-objective trial reads it)."""
+        cache: dict[str, list[float]] = self.__dict__.setdefault("_device_lists", {})
+        col = cache.get(device)
+        if col is None:
+            col = cache[device] = self.tables["device_latency_ms"][
+                :, self._device_col(device)].tolist()
+        return col
 
     def runs(self, arch: Architecture | int | str, metric: str = "val_acc", *,
              fidelity: float | None = None) -> list[float]:
