@@ -335,3 +335,20 @@ def test_interrupted_parallel_runs_resume_to_the_same_storage(tmp_path: Path,
     res = run_comparison(cfg)
     assert res.count("reused") == len(finished)
     assert _dump(SQLiteStorage(cfg.storage)) == _dump(SQLiteStorage(ref.storage))
+
+
+def test_auto_commit_follows_what_the_estimators_say_about_their_speed() -> None:
+    from naslab.runner.compare.config import TargetSpec, resolve_commit
+
+    fields = TargetSpec.__dataclass_fields__
+    assert "estimator" in fields
+
+    def target(est: str) -> TargetSpec:
+        t = object.__new__(TargetSpec)
+        object.__setattr__(t, "estimator", est)
+        return t
+
+    assert resolve_commit("auto", [target("tabular"), target("benchmark")]) == "experiment"
+    assert resolve_commit("auto", [target("tabular"), target("training")]) == "trial"
+    assert resolve_commit("auto", [target("no-such-estimator")]) == "trial"
+    assert resolve_commit("trial", [target("tabular")]) == "trial"

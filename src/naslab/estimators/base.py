@@ -74,6 +74,9 @@ class Estimator(ABC):
     fidelities: tuple[float, ...] | None = None
     #: the fidelity used when ``fidelity=None``
     max_fidelity: float | None = None
+    #: whether a query takes well under a millisecond (a tabular benchmark): a comparison
+    #: then commits whole experiments rather than trial by trial (``commit: auto``)
+    instant: bool = False
 
     @abstractmethod
     def evaluate(self, arch: Architecture, *, fidelity: float | None = None,

@@ -40,6 +40,8 @@ class TabularEstimator(Estimator):
         ``BOHB.py``, whose Hyperband budgets (12..200) its worker ignores; not for new work.
     """
 
+    instant = True
+
     def __init__(self, benchmark: str | TabularBenchmark = DEFAULT_BENCHMARK, *,
                  data_dir: str | None = None, val: str | None = None,
                  devices: tuple[str, ...] | list[str] = (), fidelity: float | None = None,

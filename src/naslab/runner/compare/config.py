@@ -569,11 +569,20 @@ def budget_termination(budget: dict[str, float], *, over_budget: str = "keep") -
 
 
 def resolve_commit(commit: str, targets: list[TargetSpec]) -> str:
-    """``trial`` or ``experiment``: ``auto`` is ``experiment`` when every target is a tabular
-    benchmark (whose runs take milliseconds), else ``trial``."""
+    """``trial`` or ``experiment``: ``auto`` is ``experiment`` when every target's estimator
+    answers instantly (``Estimator.instant``: a tabular benchmark, whose runs take
+    milliseconds), else ``trial``."""
     if commit != "auto":
         return commit
-    return "experiment" if all(t.estimator == "tabular" for t in targets) else "trial"
+    from naslab import registry
+
+    def instant(name: str) -> bool:
+        try:
+            return bool(getattr(registry.get("estimator", name), "instant", False))
+        except NaslabError:
+            return False
+
+    return "experiment" if all(instant(t.estimator) for t in targets) else "trial"
 
 
 def _objectives(d: dict[str, Any], source: str) -> tuple[Objectives, str | tuple[float, ...]]:
