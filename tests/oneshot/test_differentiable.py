@@ -306,3 +306,30 @@ def test_cli_darts_order_2_json_and_report_with_trajectory(data_dir: Path,
                          text=True, timeout=300)
     assert bad.returncode == 2 and "has no parameter 'order'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_darts_run_exports_its_supernet_for_the_supernet_estimator(data: Any,
+                                                                    tmp_path: Path) -> None:
+    """A differentiable run keeps a cell supernet: exported, the supernet estimator scores
+    single paths of it (the discretisation the method's derived cell goes through)."""
+    from naslab.estimators.supernet import SupernetEstimator
+    from naslab.nn.supernet import load_supernet
+    from naslab.runner.oneshot import OneShotRun, export_supernet, read_checkpoint
+    from naslab.runner.storage import InMemoryStorage
+    from naslab.testing.strategies import SyntheticEstimator
+
+    store = InMemoryStorage()
+    run = OneShotRun(SPACE, registry.create("oneshot", "darts"), dataset=data,
+                     protocol=PROTO.override(epochs=1), estimator=SyntheticEstimator(),
+                     storage=store, experiment_id="d")
+    run.run()
+    path = export_supernet(store, "d", tmp_path / "d.pt")
+    net, meta = load_supernet(path)
+    assert meta["run"] == "d" and meta["epochs_trained"] == 1
+    state = read_checkpoint(store, "d")["method"]["supernet"]["state_dict"]
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, state[k])
+    est = SupernetEstimator(str(path), recalibration_batches=2, test=False)
+    a = SPACE.from_decision_indices([3] * len(SPACE.decisions))
+    ev = est.evaluate(a)
+    assert 0 <= ev.metrics["val_acc"] <= 100 and est.evaluate(a).metrics == ev.metrics

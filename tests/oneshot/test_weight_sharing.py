@@ -171,7 +171,7 @@ def test_exported_supernets_are_read_by_the_supernet_estimator(data: Any, tmp_pa
     OneShotRun(SPACE, registry.create("oneshot", "random"), dataset=data,
                protocol=PROTO.override(epochs=1), estimator=SyntheticEstimator(), storage=store,
                experiment_id="r").run()
-    with pytest.raises(ConfigError, match="keeps no weight-sharing supernet"):
+    with pytest.raises(ConfigError, match="keeps no cell supernet"):
         export_supernet(store, "r", tmp_path / "r.pt")
 
 

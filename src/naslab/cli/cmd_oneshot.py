@@ -205,18 +205,15 @@ def _latency_params(method: str, lut: Optional[Path], weight: Optional[float]) -
 
 
 def _supernet_methods() -> list[str]:
-    """Registered one-shot methods that train a weight-sharing supernet."""
+    """Registered one-shot methods whose state holds an exportable cell supernet."""
     from naslab import registry
-    from naslab.oneshot._weight_sharing import WeightSharingMethod
 
     return [n for n in registry.names("oneshot")
-            if issubclass(registry.get("oneshot", n), WeightSharingMethod)]
+            if getattr(registry.get("oneshot", n), "exports_supernet", False)]
 
 
 def _state_keys(method: Any) -> set[str]:
-    from naslab.oneshot._weight_sharing import WeightSharingMethod
-
-    return {"supernet"} if isinstance(method, WeightSharingMethod) else set()
+    return {"supernet"} if getattr(method, "exports_supernet", False) else set()
 
 
 @oneshot_app.command("export")

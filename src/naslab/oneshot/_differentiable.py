@@ -191,6 +191,8 @@ class DifferentiableMethod(OneShotMethod):
     :meth:`begin_epoch`, :meth:`end_epoch`, :meth:`stop_now`, :meth:`search`,
     :meth:`extra_diagnostics` and :meth:`extra_state` / :meth:`load_extra_state`."""
 
+    exports_supernet = True
+
     order: int = 1
     arch_lr: float = 3e-4
     arch_weight_decay: float = 1e-3

@@ -86,6 +86,8 @@ class WeightSharingMethod(OneShotMethod):
     :meth:`train_epoch` (usually around :meth:`train_weights`) and the search, and may extend
     :meth:`build` (extra modules), :meth:`extra_state` / :meth:`load_extra_state`."""
 
+    exports_supernet = True
+
     bn: str = "standalone"
     grad_clip: float = 5.0
     recalibration_batches: int = 20

@@ -92,6 +92,10 @@ class OneShotMethod(ABC):
     registry_name: str = ""
     #: training epochs the runner runs (set by :meth:`setup`)
     epochs: int = 0
+    #: whether :meth:`state_dict` holds a cell supernet (``"supernet"``: config + weights)
+    #: that ``naslab oneshot export`` writes for the supernet estimator and the fidelity
+    #: harness (weight-sharing and differentiable methods)
+    exports_supernet: bool = False
 
     space: SearchSpace
     dataset: ImageDataset

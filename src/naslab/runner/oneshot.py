@@ -245,9 +245,13 @@ def export_supernet(storage: Storage, exp_id: str, path: str | Path) -> Path:
     method = (info.config.get("method") or {}).get("method")
     sn = (state.get("method") or {}).get("supernet")
     if not isinstance(sn, dict) or "config" not in sn or "state_dict" not in sn:
-        raise ConfigError(f"one-shot run {exp_id!r} (method {method!r}) keeps no weight-sharing "
-                          f"supernet in its checkpoint; export works for supernet methods "
-                          f"(spos, rsws, enas, smash)")
+        from naslab import registry
+
+        names = [n for n in registry.names("oneshot")
+                 if getattr(registry.get("oneshot", n), "exports_supernet", False)]
+        raise ConfigError(f"one-shot run {exp_id!r} (method {method!r}) keeps no cell "
+                          f"supernet in its checkpoint; export works for the methods that "
+                          f"train one ({', '.join(names)})")
     epochs = len(storage.records(exp_id, "oneshot_epoch"))
     meta = {"data": supernet_data_meta(info.config.get("dataset") or {}),
             "run": exp_id, "method": info.config.get("method"), "epochs_trained": epochs,
