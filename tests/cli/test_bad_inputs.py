@@ -244,6 +244,8 @@ def small_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[
 # found by the 1,700-per-property run: random bytes in the schema's text (UnicodeDecodeError)
 @example(offset=0.03125, length=5, fill="random", seed=1, command="search")
 @example(offset=0.03125, length=5, fill="random", seed=1, command="runs")
+# found by the 1,850-per-property run: a zeroed byte in a stored space name ("nb\x0001")
+@example(offset=0.9807099957125638, length=1, fill="zero", seed=0, command="show")
 def test_fuzz_damaged_storage_files(offset: float, length: int, fill: str, seed: int,
                                     command: str, small_db: tuple[bytes, str], data_dir: Path,
                                     tmp_path_factory: pytest.TempPathFactory) -> None:

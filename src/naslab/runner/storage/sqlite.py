@@ -54,7 +54,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from naslab.errors import NaslabError, NaslabNotice, StorageError, did_you_mean
+from naslab.errors import (
+    InvalidArchitectureError,
+    NaslabError,
+    NaslabNotice,
+    StorageError,
+    UnknownComponentError,
+    did_you_mean,
+)
 from naslab.estimators.base import Cost
 from naslab.runner.records import ExperimentInfo, TrialRecord
 from naslab.runner.storage.base import (
@@ -751,7 +758,14 @@ class SQLiteStorage(Storage):
         loads = json.loads
         for r in rows:
             try:
-                arch = Architecture.from_json({"space": r[1], "choices": loads(r[2])})
+                try:
+                    arch = Architecture.from_json({"space": r[1], "choices": loads(r[2])})
+                except (UnknownComponentError, InvalidArchitectureError) as exc:
+                    raise self._damaged(
+                        f"trial {r[0]} of experiment {exp_id!r} holds an architecture naslab "
+                        f"cannot read ({exc}); either the file is damaged or it was written "
+                        f"with a search space this installation does not have",
+                        f"reading the trials of experiment {exp_id!r}") from None
                 metrics = loads(r[4])
                 if not isinstance(metrics, dict):
                     raise TypeError(f"metrics is {type(metrics).__name__}, not an object")
