@@ -41,7 +41,8 @@ class Bananas(PredictorGuided):
     def __init__(self, predictor: Any = "bananas", predictor_params: dict[str, Any] | None = None,
                  n_init: int = 10, k: int = 10, n_candidates: int = 100, n_parents: int = 10,
                  mutations: int = 1, acquisition: str = "its", ucb_beta: float = 0.5,
-                 dedup: str = "canonical") -> None:
+                 dedup: str = "canonical", warm_start: bool | str = "auto",
+                 refit_ratio: float = 2.0, warm_effort: float = 1.0) -> None:
         self.predictor = predictor
         self.predictor_params = predictor_params
         self.n_init = n_init
@@ -52,6 +53,9 @@ class Bananas(PredictorGuided):
         self.acquisition = acquisition
         self.ucb_beta = ucb_beta
         self.dedup = dedup
+        self.warm_start = warm_start
+        self.refit_ratio = refit_ratio
+        self.warm_effort = warm_effort
 
     def _setup(self) -> None:
         self.n_candidates = check_int("n_candidates", self.n_candidates, minimum=1)

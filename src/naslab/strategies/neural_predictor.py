@@ -35,13 +35,17 @@ class NeuralPredictorSearch(PredictorGuided):
 
     def __init__(self, predictor: Any = "gcn", predictor_params: dict[str, Any] | None = None,
                  n_init: int = 20, k: int = 10, n_candidates: int = 2000,
-                 dedup: str = "canonical") -> None:
+                 dedup: str = "canonical", warm_start: bool | str = "auto",
+                 refit_ratio: float = 2.0, warm_effort: float = 1.0) -> None:
         self.predictor = predictor
         self.predictor_params = predictor_params
         self.n_init = n_init
         self.k = k
         self.n_candidates = n_candidates
         self.dedup = dedup
+        self.warm_start = warm_start
+        self.refit_ratio = refit_ratio
+        self.warm_effort = warm_effort
 
     def _setup(self) -> None:
         self.n_candidates = check_int("n_candidates", self.n_candidates, minimum=1)
