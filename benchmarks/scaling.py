@@ -2,10 +2,12 @@
 
     taskset -c 0 python benchmarks/scaling.py [--tree today=/path/to/old/src] [--seeds 100]
         [--parts guided,cli] [--out /tmp/naslab-scaling.jsonl] [--render]
+        [--tree cold='src@{"warm_start": false}'] [--ref today] [--write-docs]
 
 Every measurement runs in its own worker process (``python scaling.py --worker SPEC``) with
 ``PYTHONPATH`` set to the source tree being measured, so that two trees (``--tree NAME=SRC``,
-default ``new`` = this checkout's ``src``) are measured side by side, alternating A/B, on
+default ``new`` = this checkout's ``src``; ``NAME=SRC@JSON`` also gives the guided strategies
+those parameters, e.g. ``warm_start: false``) are measured side by side, alternating A/B, on
 the core the driver is pinned to. Results are appended to ``--out`` (JSON lines), so an
 interrupted run resumes; ``--render`` writes the "scaling" section of docs/benchmarks.md.
 
@@ -13,7 +15,8 @@ Parts:
 
 * ``guided``: BANANAS and Neural Predictor on nb201/cifar10 (``val=run``): the incumbent's
   test accuracy after 100 and 150 queries over ``--seeds`` seeds (quality) and the CPU time
-  per query at 100 and 300 queries over ``--timing-seeds`` seeds (cost growth).
+  per query at 100 and 300 queries over ``--timing-seeds`` seeds (cost growth); each tree's
+  incumbents against the ``--ref`` tree's on the same seeds (paired difference, its SE).
 * ``cli``: RS, LS (12,000 queries) and BANANAS (1,000 queries) through ``naslab search``
   (SQLite storage, checkpoint after every trial) against the same run through the API with
   in-memory storage (no checkpoints); CPU per query at 1,000 and 12,000 queries.
@@ -50,7 +53,7 @@ def worker_guided(spec: dict[str, Any]) -> dict[str, Any]:
 
     marks = sorted(spec["marks"])
     est = TabularEstimator("nb201/cifar10", val="run")
-    strat = registry.create("strategy", spec["strategy"])
+    strat = registry.create("strategy", spec["strategy"], **spec.get("params", {}))
     cpu: dict[int, float] = {}
     t0 = time.process_time()
 
@@ -75,7 +78,7 @@ def worker_api(spec: dict[str, Any]) -> dict[str, Any]:
     t0 = time.process_time()  # from loading the benchmark on, as the CLI figure
     est = TabularEstimator("nb201/cifar10")
     load = time.process_time() - t0
-    strat = registry.create("strategy", spec["strategy"])
+    strat = registry.create("strategy", spec["strategy"], **spec.get("params", {}))
     exp = Experiment(get_space("nb201"), strat, est, termination=MaxTrials(spec["budget"]),
                      seed=spec["seed"])
     res = exp.run()
@@ -151,24 +154,36 @@ def run_worker(tree: str, spec: dict[str, Any]) -> dict[str, Any]:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def measure(store: Store, trees: dict[str, str], specs: list[dict[str, Any]]) -> None:
+def parse_tree(text: str) -> tuple[str, tuple[str, dict[str, Any]]]:
+    """``NAME=SRC`` or ``NAME=SRC@JSON`` (strategy parameters for the guided / API runs)."""
+    name, rest = text.split("=", 1)
+    src, _, params = rest.partition("@")
+    return name, (src, json.loads(params) if params else {})
+
+
+def measure(store: Store, trees: dict[str, tuple[str, dict[str, Any]]],
+            specs: list[dict[str, Any]]) -> None:
     """Each spec on every tree, alternating the tree order from one spec to the next."""
     names = list(trees)
     for i, spec in enumerate(specs):
         order = names if i % 2 == 0 else names[::-1]
         for name in order:
-            s = dict(spec, tree=name)
+            src, params = trees[name]
+            if params and spec["part"] == "cli":
+                continue  # the CLI run takes the strategy's defaults
+            run = dict(spec, params=params) if params else spec
+            s = dict(run, tree=name)
             if store.has(s):
                 continue
             t = time.time()
-            res = run_worker(trees[name], spec)
+            res = run_worker(src, run)
             store.add(dict(s, result=res, load=os.getloadavg()[0], at=t))
-            print(f"{name:8s} {json.dumps(spec)} -> {json.dumps(res)[:160]}", flush=True)
+            print(f"{name:8s} {json.dumps(run)} -> {json.dumps(res)[:160]}", flush=True)
 
 
 def guided_specs(seeds: int, timing_seeds: int) -> list[dict[str, Any]]:
     specs = []
-    for seed in range(max(seeds, timing_seeds)):
+    for seed in range(max(seeds, timing_seeds)):  # the timed seeds (to 300 queries) first
         for strat in GUIDED:
             if seed < timing_seeds:
                 specs.append({"part": "guided", "strategy": strat, "seed": seed,
@@ -201,13 +216,17 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3, help="repetitions of each CLI/API run")
     ap.add_argument("--cli-strategies", default="rs,ls,bananas")
     ap.add_argument("--out", default="/tmp/naslab-scaling.jsonl")
-    ap.add_argument("--render", action="store_true")
+    ap.add_argument("--render", action="store_true", help="only print what --out holds")
+    ap.add_argument("--ref", help="the tree the others' incumbents are compared with "
+                                  "(default: the first --tree)")
+    ap.add_argument("--write-docs", action="store_true",
+                    help="write the tables into docs/benchmarks.md (section scaling-guided)")
     args = ap.parse_args()
     if args.worker:
         spec = json.loads(args.worker)
         print(json.dumps(WORKERS[spec["part"]](spec)))
         return
-    trees = dict(t.split("=", 1) for t in args.tree) or {"new": str(ROOT / "src")}
+    trees = dict(parse_tree(t) for t in args.tree) or {"new": (str(ROOT / "src"), {})}
     store = Store(Path(args.out))
     parts = args.parts.split(",")
     if not args.render:
@@ -215,14 +234,24 @@ def main() -> None:
             measure(store, trees, guided_specs(args.seeds, args.timing_seeds))
         if "cli" in parts:
             measure(store, trees, cli_specs(args.reps, args.cli_strategies.split(",")))
-    print(render(store, list(trees)))
+    text = render(store, list(trees), args.ref or list(trees)[0])
+    print(text)
+    if args.write_docs:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from _docs import write_section
+
+        write_section("scaling-guided", text)
 
 
 def _mean(xs: list[float]) -> float:
     return statistics.fmean(xs) if xs else float("nan")
 
 
-def render(store: Store, trees: list[str]) -> str:
+def _sd(xs: list[float]) -> float:
+    return statistics.stdev(xs) if len(xs) > 1 else float("nan")
+
+
+def render(store: Store, trees: list[str], ref: str) -> str:
     """Markdown tables of what ``store`` holds (means over seeds / repetitions)."""
     lines = []
     rows = [r for r in store.rows if r["part"] in ("api", "cli")]
@@ -255,21 +284,35 @@ def render(store: Store, trees: list[str]) -> str:
                       + "; ".join(growth)]
     g = [r for r in store.rows if r["part"] == "guided"]
     if g:
-        lines += ["", "Predictor-guided strategies (nb201/cifar10, val=run, API):", "",
-                  "| tree | strategy | seeds | test @100 | test @150 | ms/query @100 | "
-                  "ms/query @300 | ratio |", "|---|---|---|---|---|---|---|---|"]
-        for tree in trees:
-            for strat in GUIDED:
+        lines += ["", "Predictor-guided strategies (nb201/cifar10, `val=run`, 200-epoch fidelity, "
+                  "API): incumbent 200-epoch test accuracy, mean ± sd over seeds; Δ = mean "
+                  f"paired difference against `{ref}` on the same seeds ± its standard error; "
+                  "CPU ms per query (cumulative CPU of the run / queries) over the seeds timed "
+                  "to 300 queries:", "",
+                  "| tree | strategy | seeds | test @100 | Δ @100 | test @150 | Δ @150 | "
+                  "timed seeds | ms/query @100 | ms/query @300 | @300 / @100 |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for strat in GUIDED:
+            base = {r["seed"]: r["result"]["test"] for r in g
+                    if r["tree"] == ref and r["strategy"] == strat}
+            for tree in trees:
                 rs = [r for r in g if r["tree"] == tree and r["strategy"] == strat]
                 if not rs:
                     continue
-                t100 = _mean([r["result"]["test"]["100"] for r in rs])
-                t150 = _mean([r["result"]["test"]["150"] for r in rs])
+                cells = []
+                for b in ("100", "150"):
+                    t = [r["result"]["test"][b] for r in rs]
+                    cells.append(f"{_mean(t):.3f} ± {_sd(t):.3f}")
+                    d = [r["result"]["test"][b] - base[r["seed"]][b] for r in rs
+                         if r["seed"] in base]
+                    cells.append("–" if tree == ref or not d else
+                                 f"{_mean(d):+.3f} ± {_sd(d) / len(d) ** 0.5:.3f} ({len(d)})")
                 timed = [r for r in rs if "300" in r["result"]["cpu"]]
                 c100 = _mean([r["result"]["cpu"]["100"] / 100 for r in timed]) * 1000
                 c300 = _mean([r["result"]["cpu"]["300"] / 300 for r in timed]) * 1000
-                lines.append(f"| {tree} | {strat} | {len(rs)} | {t100:.3f} | {t150:.3f} | "
-                             f"{c100:.1f} | {c300:.1f} | {c300 / c100:.2f}x |")
+                lines.append(f"| {tree} | {strat} | {len(rs)} | {cells[0]} | {cells[1]} | "
+                             f"{cells[2]} | {cells[3]} | {len(timed)} | {c100:.1f} | "
+                             f"{c300:.1f} | {c300 / c100:.2f}x |")
     return "\n".join(lines)
 
 

@@ -129,3 +129,50 @@ def test_zero_cost_predictor_ranks_by_the_proxy(nb201_c10) -> None:  # type: ign
     m = registry.create("predictor", "zc", proxy="params").fit(TRAIN[:2], [0.0, 1.0])
     truth = [nb201_c10.query(a, "params_m") for a in archs]
     assert kendalltau(m.predict(archs), truth).statistic > 0.95
+
+
+# warm start (update) ---------------------------------------------------------------------------
+UPDATABLE = {"bananas": {"encoding": "onehot", "epochs": 40, "ensemble": 2},
+             "gcn": {"epochs": 30}}
+
+
+@pytest.mark.parametrize("name", sorted(UPDATABLE))
+def test_update_continues_training_on_the_new_rows(name: str) -> None:
+    """update: no new rows -> no change; new rows -> the model learns them (its fit on all
+    rows improves) at a fraction of a fit's cost; same seed -> the same model."""
+    params = UPDATABLE[name]
+    y = additive(TRAIN)
+
+    def fitted():  # type: ignore[no-untyped-def]
+        return registry.create("predictor", name, **params).fit(TRAIN[:60], y[:60])
+
+    m = fitted()
+    assert m.supports_update()
+    before = m.predict(TEST)
+    m.update(TRAIN[:60], y[:60], seed=1)
+    assert np.array_equal(m.predict(TEST), before)
+    m.update(TRAIN[:120], y[:120], seed=1)
+    assert m.n_train_ == 120
+    after = m.predict(TEST)
+    assert not np.allclose(after, before)
+    tau = lambda p: kendalltau(p, additive(TEST)).statistic  # noqa: E731
+    fresh60 = tau(before)
+    assert tau(after) > fresh60 - 0.02, (tau(after), fresh60)
+    other = fitted().update(TRAIN[:120], y[:120], seed=1)
+    assert np.array_equal(other.predict(TEST), after)
+    assert not np.array_equal(fitted().update(TRAIN[:120], y[:120], seed=2).predict(TEST), after)
+
+
+def test_update_errors() -> None:
+    y = additive(TRAIN)
+    with pytest.raises(NotFittedError, match="before update"):
+        registry.create("predictor", "bananas").update(TRAIN[:10], y[:10], seed=0)
+    m = registry.create("predictor", "bananas", epochs=5).fit(TRAIN[:20], y[:20])
+    with pytest.raises(ConfigError, match="the 20 architectures the predictor was trained on"):
+        m.update(TRAIN[:10], y[:10], seed=0)
+    with pytest.raises(ConfigError, match="effort"):
+        m.update(TRAIN[:30], y[:30], seed=0, effort=-1.0)
+    rf = registry.create("predictor", "rf").fit(TRAIN[:20], y[:20])
+    assert not rf.supports_update()
+    with pytest.raises(ConfigError, match="cannot be updated"):
+        rf.update(TRAIN[:30], y[:30], seed=0)

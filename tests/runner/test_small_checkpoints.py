@@ -77,3 +77,23 @@ def test_a_checkpoint_that_disagrees_with_the_record_is_refused(tabular_c10, tmp
         Experiment(SPACE, registry.create("strategy", "rs"), tabular_c10,
                    termination=MaxTrials(30), seed=1, storage=SQLiteStorage(db)).run()
     assert res.n_trials == 20
+
+
+def test_warm_started_bananas_resumes_mid_chain_through_storage(tabular_c10,
+                                                                 tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Warm-started refits (the default with the bananas predictor): stopped with the refit
+    chain 20 -> 25 -> 30, the resumed run rebuilds that model from the recorded trials and the
+    run-length encoded chain, and continues as the uninterrupted run did."""
+    params = {"predictor_params": {"epochs": 10, "ensemble": 2}, "k": 5}
+    full = Experiment(SPACE, registry.create("strategy", "bananas", **params), tabular_c10,
+                      termination=MaxTrials(45), seed=5).run()
+    store = SQLiteStorage(tmp_path / "w.db")
+    for n in (33, 45):
+        part = Experiment(SPACE, registry.create("strategy", "bananas", **params), tabular_c10,
+                          termination=MaxTrials(n), seed=5, storage=store).run()
+        ckpt = store.checkpoint(part.experiment_id)
+        assert ckpt is not None and ckpt["history"] == n
+    assert part.resumed_trials == 33 and _traj(part) == _traj(full)
+    cold = Experiment(SPACE, registry.create("strategy", "bananas", warm_start=False, **params),
+                      tabular_c10, termination=MaxTrials(45), seed=5).run()
+    assert _traj(cold) != _traj(full)  # the warm start is on by default

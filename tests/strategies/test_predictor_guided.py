@@ -135,3 +135,93 @@ def test_predictor_errors() -> None:
         registry.create("strategy", "bananas", acquisition="itss").setup(SP, Objective(), seed=0)
     with pytest.raises(NaslabError, match="unknown predictor"):
         registry.create("strategy", "neural_predictor", predictor="nope").setup(SP, Objective(), seed=0)
+
+
+# warm start -----------------------------------------------------------------------------------
+WARM = {"predictor_params": {"epochs": 20, "ensemble": 2}, "n_init": 10, "k": 5}
+
+
+def _fits_from_scratch(s) -> list[int]:  # type: ignore[no-untyped-def]
+    """Wrap the strategy's fit-from-scratch to record the data size of each."""
+    sizes: list[int] = []
+    orig = s._fresh_fit
+
+    def fresh(fit: int, m: int):  # type: ignore[no-untyped-def]
+        sizes.append(m)
+        return orig(fit, m)
+
+    s._fresh_fit = fresh
+    return sizes
+
+
+def test_warm_start_follows_the_geometric_schedule() -> None:
+    """From scratch at 10 results, then updates until the data has doubled (20, 40, ...);
+    warm_start=False fits from scratch every round; the chain is stored run-length encoded."""
+    warm = registry.create("strategy", "bananas", **WARM)
+    warm.setup(SP, Objective(), seed=0)
+    sizes = _fits_from_scratch(warm)
+    run_trajectory(warm, SP, SyntheticEstimator(), n=62, seed=0)
+    assert sizes == [10, 20, 40]
+    assert warm._chain == [40, 45, 50, 55, 60]
+    assert warm.state_dict()["chain"] == [[40, 5, 5]]
+    cold = registry.create("strategy", "bananas", warm_start=False, **WARM)
+    cold.setup(SP, Objective(), seed=0)
+    sizes = _fits_from_scratch(cold)
+    run_trajectory(cold, SP, SyntheticEstimator(), n=62, seed=0)
+    assert sizes == list(range(10, 61, 5))
+    ratio = registry.create("strategy", "bananas", refit_ratio=1.5, **WARM)
+    ratio.setup(SP, Objective(), seed=0)
+    sizes = _fits_from_scratch(ratio)
+    run_trajectory(ratio, SP, SyntheticEstimator(), n=62, seed=0)
+    assert sizes == [10, 15, 25, 40, 60]
+
+
+@pytest.mark.parametrize("name", ["bananas", "neural_predictor"])
+def test_warm_start_resumes_mid_chain(name: str) -> None:
+    """Restored between two updates of a chain, the model is rebuilt (fit, then each update
+    with its own seed) exactly: the trajectory is that of the uninterrupted run."""
+    params = dict(WARM, predictor_params={"epochs": 20}) if name == "neural_predictor" else WARM
+    if name == "neural_predictor":
+        params = dict(params, n_candidates=200)
+    make = lambda: registry.create("strategy", name, **params)  # noqa: E731
+    est = SyntheticEstimator()
+    ref = run_trajectory(make(), SP, est, n=50, seed=3)
+    for k in (33, 47):  # chains [20, 25, 30] and [40, 45]
+        got = run_trajectory(make(), SP, est, n=50, seed=3, state_roundtrip_at=k, make=make)
+        assert got == ref, f"restoring after {k} results changed the trajectory"
+    cold = run_trajectory(registry.create("strategy", name, warm_start=False, **params), SP,
+                          est, n=50, seed=3)
+    assert cold[:15] == ref[:15] and cold != ref  # same start, then other models
+
+
+def test_warm_start_checkpoint_stays_small() -> None:
+    """The history checkpoint holds the chain as one run: its size does not grow with trials."""
+    s = registry.create("strategy", "bananas", **WARM)
+    est = SyntheticEstimator()
+    sizes = []
+    s.setup(SP, Objective(), seed=0)
+    for _ in range(75):
+        (a,) = s.ask(1)
+        s.tell(a, est.evaluate(a, seed=1))
+        if len(s._data) in (45, 75):
+            import json
+
+            sizes.append(len(json.dumps(s._history_state())))
+    assert abs(sizes[0] - sizes[1]) < 20, sizes
+
+
+def test_warm_start_errors() -> None:
+    with pytest.raises(ConfigError, match="warm_start=True needs a predictor that can be updated"):
+        registry.create("strategy", "bananas", predictor="rf", warm_start=True).setup(
+            SP, Objective(), seed=0)
+    with pytest.raises(ConfigError, match="warm_start must be true, false or 'auto'"):
+        registry.create("strategy", "bananas", warm_start="yes").setup(SP, Objective(), seed=0)
+    with pytest.raises(ConfigError, match="refit_ratio"):
+        registry.create("strategy", "neural_predictor", refit_ratio=0.5).setup(
+            SP, Objective(), seed=0)
+    with pytest.raises(ConfigError, match="warm_effort"):
+        registry.create("strategy", "bananas", warm_effort=0).setup(SP, Objective(), seed=0)
+    # 'auto' with a predictor that cannot be updated: fits from scratch (rf is cheap to refit)
+    s = registry.create("strategy", "bananas", predictor="rf")
+    s.setup(SP, Objective(), seed=0)
+    assert not s._warm

@@ -33,6 +33,12 @@ class NoMaxFidelity(SyntheticEstimator):
 
 _RANGE = {"min_fidelity": 9, "max_fidelity": 81}
 _GUIDED = {"predictor": "rf", "predictor_params": {"n_estimators": 30}}
+# warm start matters with a predictor that can be updated (rf is refitted from scratch)
+_NEURAL = {"predictor": "bananas", "predictor_params": {"epochs": 20, "ensemble": 2},
+           "n_init": 5, "k": 5}
+_WARM = {"warm_start": Option(False, base=_NEURAL, n=30),
+         "refit_ratio": Option(1.2, base=_NEURAL, n=30),
+         "warm_effort": Option(3.0, base=_NEURAL, n=30)}
 
 class TwoObjectives(SyntheticEstimator):
     """The synthetic estimator with a second metric that varies by architecture (params_m)."""
@@ -77,12 +83,13 @@ STRATEGY_OPTIONS: dict[str, tuple[dict[str, Any], dict[str, Option]]] = {
         "predictor_params": Option({"n_estimators": 30, "min_samples_leaf": 4}),
         "n_init": Option(5), "k": Option(5), "n_candidates": Option(30),
         "n_parents": Option(3), "mutations": Option(2), "acquisition": Option("mean"),
-        "ucb_beta": Option(3.0, base={"acquisition": "ucb"}), "dedup": Option("exact")}),
+        "ucb_beta": Option(3.0, base={"acquisition": "ucb"}), "dedup": Option("exact"),
+        **_WARM}),
     "neural_predictor": ({**_GUIDED, "n_candidates": 300}, {
         "predictor": Option("gp", extra={"predictor_params": None}),
         "predictor_params": Option({"n_estimators": 30, "min_samples_leaf": 4}),
         "n_init": Option(5), "k": Option(5), "n_candidates": Option(50),
-        "dedup": Option("exact")}),
+        "dedup": Option("exact"), **_WARM}),
 }
 
 

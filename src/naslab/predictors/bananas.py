@@ -101,8 +101,6 @@ class BananasPredictor(EncodedPredictor):
             check_int("num_threads", self.num_threads, minimum=1)
 
     def _fit_x(self, X: np.ndarray, y: np.ndarray) -> None:
-        import torch
-
         from naslab.predictors._torch import torch_session
 
         ys, self.y_mean_, self.y_std_ = standardize(y)
@@ -111,26 +109,58 @@ class BananasPredictor(EncodedPredictor):
         self.x_std_ = np.where(X.std(axis=0) > 1e-8, X.std(axis=0), 1.0)
         n, d = X.shape
         e = int(self.ensemble)
-        bs = min(int(self.batch_size), n)
         with torch_session(int(self.seed), self.num_threads) as gen:
-            xt = torch.from_numpy(((X - self.x_mean_) / self.x_std_).astype(np.float32))
-            yt = torch.tensor(ys, dtype=torch.float32)
             net = _EnsembleMLP(e, d, int(self.width), int(self.layers), gen)
-            opt = torch.optim.Adam(net.parameters(), lr=float(self.lr), fused=True)
-            for _ in range(int(self.epochs)):
-                # each member its own order: argsort of uniform noise = E random permutations
-                perm = torch.argsort(torch.rand(e, n, generator=gen), dim=1)
-                for k in range(0, n, bs):
-                    idx = perm[:, k:k + bs]
-                    pred = net(xt[idx])
-                    err = pred - yt[idx]
-                    loss = err.abs().mean() if self.loss == "mae" else (err ** 2).mean()
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-            for p in net.parameters():
-                p.requires_grad_(False)
+            self._train(net, X, ys, int(self.epochs) * -(-n // min(int(self.batch_size), n)),
+                        gen)
         self.net_ = net
+
+    def supports_update(self) -> bool:
+        return True
+
+    def _update_x(self, X: np.ndarray, y: np.ndarray, n_new: int, seed: int,
+                  effort: float) -> None:
+        """Warm start: the members keep their weights and the scaling of the first fit; a fresh
+        Adam runs ``ceil(effort * epochs * n_new / batch_size)`` steps on all rows."""
+        from naslab.predictors._torch import torch_session
+
+        steps = int(np.ceil(effort * int(self.epochs) * n_new / int(self.batch_size)))
+        if steps == 0:
+            return
+        ys = (y - self.y_mean_) / self.y_std_
+        with torch_session(seed, self.num_threads) as gen:
+            self._train(self.net_, X, ys, steps, gen)
+
+    def _train(self, net: _EnsembleMLP, X: np.ndarray, ys: np.ndarray, steps: int,
+               gen: Any) -> None:
+        """``steps`` Adam steps: epochs of one random order per member, mini-batches of it."""
+        import torch
+
+        n = X.shape[0]
+        e = int(self.ensemble)
+        bs = min(int(self.batch_size), n)
+        xt = torch.from_numpy(((X - self.x_mean_) / self.x_std_).astype(np.float32))
+        yt = torch.tensor(ys, dtype=torch.float32)
+        for p in net.parameters():
+            p.requires_grad_(True)
+        opt = torch.optim.Adam(net.parameters(), lr=float(self.lr), fused=True)
+        done = 0
+        while done < steps:
+            # each member its own order: argsort of uniform noise = E random permutations
+            perm = torch.argsort(torch.rand(e, n, generator=gen), dim=1)
+            for k in range(0, n, bs):
+                idx = perm[:, k:k + bs]
+                pred = net(xt[idx])
+                err = pred - yt[idx]
+                loss = err.abs().mean() if self.loss == "mae" else (err ** 2).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                done += 1
+                if done == steps:
+                    break
+        for p in net.parameters():
+            p.requires_grad_(False)
 
     def _members(self, X: np.ndarray) -> np.ndarray:
         import torch

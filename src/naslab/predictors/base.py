@@ -4,7 +4,8 @@ scikit-learn conventions: ``__init__`` only stores its arguments (hyper-paramete
 ``fit`` validates them and the data and sets learned attributes whose names end in ``_``;
 ``predict`` returns one value per architecture; ``predict_std`` returns the model's
 uncertainty, or ``None`` when it has none. ``get_params``/``clone`` give an unfitted copy with
-the same hyper-parameters (strategies refit a fresh clone every round).
+the same hyper-parameters (strategies refit a fresh clone every round, or, where
+``supports_update()``, continue training the fitted model with ``update`` - a warm start).
 
 Every random component draws from ``seed``; torch models run inside a forked torch RNG
 (the global torch and numpy RNGs are never touched), so the same seed and data give the same
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from naslab.errors import ConfigError, NaslabError, check_int
+from naslab.errors import ConfigError, NaslabError, check_float, check_int
 from naslab.spaces.base import Architecture, SearchSpace, get_space
 
 
@@ -57,6 +58,46 @@ class Predictor(ABC):
         self._check_params()
         t0 = time.perf_counter()
         self._fit(archs, yy)
+        self.fit_time_s_ = time.perf_counter() - t0
+        self.n_train_ = len(archs)
+        return self
+
+    def supports_update(self) -> bool:
+        """Whether :meth:`update` can continue training a fitted model (warm start)."""
+        return False
+
+    def update(self, archs: Sequence[Architecture], y: Sequence[float] | np.ndarray, *,
+               seed: int, effort: float = 1.0) -> Predictor:
+        """Warm start: continue training this fitted predictor on ``archs`` / ``y``.
+
+        ``archs`` are the architectures it was fitted (or last updated) on, in the same order,
+        followed by the new ones. The model keeps its weights and its input / target scaling
+        (fixed at ``fit``) and trains for ``effort`` times the training a ``fit`` spends on as
+        many rows as are new (e.g. ``epochs * n_new / batch_size`` steps), on mini-batches of
+        all the rows, drawn with ``seed``; so the cost is proportional to the new data, and no
+        new rows means no change. Same model, data and seed -> the same result.
+        """
+        if not self.supports_update():
+            raise ConfigError(f"{type(self).__name__} cannot be updated (warm-started); fit a "
+                              f"fresh clone instead")
+        if not hasattr(self, "n_train_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(archs, y) "
+                                 f"before update")
+        archs = _check_archs(archs, "archs")
+        yy = np.asarray(y, dtype=np.float64)
+        if yy.ndim != 1 or len(yy) != len(archs):
+            raise ConfigError(f"y must be a vector with one target per architecture ({len(archs)}), "
+                              f"got shape {yy.shape}")
+        if not np.isfinite(yy).all():
+            raise ConfigError("y must be finite (no NaN or inf)")
+        if len(archs) < self.n_train_:
+            raise ConfigError(f"update needs the {self.n_train_} architectures the predictor was "
+                              f"trained on followed by the new ones, got {len(archs)} in all")
+        self._check_predict(archs)
+        seed = check_int("seed", seed, minimum=0)
+        effort = check_float("effort", effort, minimum=0, finite=True)
+        t0 = time.perf_counter()
+        self._update(archs, yy, len(archs) - self.n_train_, seed, effort)
         self.fit_time_s_ = time.perf_counter() - t0
         self.n_train_ = len(archs)
         return self
@@ -113,6 +154,11 @@ class Predictor(ABC):
 
     @abstractmethod
     def _predict(self, archs: list[Architecture]) -> np.ndarray: ...
+
+    def _update(self, archs: list[Architecture], y: np.ndarray, n_new: int, seed: int,
+                effort: float) -> None:
+        """Warm-start hook (with ``supports_update``): continue training, see :meth:`update`."""
+        raise NotImplementedError
 
     def _predict_std(self, archs: list[Architecture]) -> np.ndarray:
         raise NotImplementedError
@@ -177,6 +223,14 @@ class EncodedPredictor(Predictor):
 
             self.zc_ = ZeroCostFeatures(self.zc_proxies, self.zc_params)
         self._fit_x(self._features(archs), y)
+
+    def _update(self, archs: list[Architecture], y: np.ndarray, n_new: int, seed: int,
+                effort: float) -> None:
+        self._update_x(self._features(archs), y, n_new, seed, effort)
+
+    def _update_x(self, X: np.ndarray, y: np.ndarray, n_new: int, seed: int,
+                  effort: float) -> None:
+        raise NotImplementedError
 
     def _predict(self, archs: list[Architecture]) -> np.ndarray:
         return self._predict_x(self._features(archs))

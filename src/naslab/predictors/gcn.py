@@ -222,6 +222,61 @@ class GCNPredictor(Predictor):
                 model.eval()
             self.models_.append(model)
 
+    def supports_update(self) -> bool:
+        return True
+
+    def _update(self, archs: list[Architecture], y: np.ndarray, n_new: int, seed: int,
+                effort: float) -> None:
+        """Warm start: every member keeps its weights and the scaling of the first fit; a fresh
+        Adam runs ``ceil(effort * epochs * n_new / batch_size)`` steps on mini-batches of all
+        rows, its learning rate decayed from ``lr`` to 0 over them (cosine, as in ``fit``)."""
+        import torch
+
+        from naslab.predictors._torch import torch_session
+
+        steps = int(np.ceil(effort * int(self.epochs) * n_new / int(self.batch_size)))
+        if steps == 0:
+            return
+        ys = (y - self.y_mean_) / self.y_std_
+        af, ab, x, mask, z = self._tensors(archs)
+        target = torch.tensor(ys, dtype=torch.float32, device=af.device)
+        n = len(archs)
+        bs = min(int(self.batch_size), n)
+        for member, model in enumerate(self.models_):
+            with torch_session(derive_seed(seed, member), self.num_threads) as gen:
+                opt = torch.optim.Adam(model.parameters(), lr=float(self.lr),
+                                       weight_decay=float(self.weight_decay), fused=True)
+                sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+                model.train()
+                done = 0
+                while done < steps:
+                    perm = torch.randperm(n, generator=gen).to(af.device)
+                    for k in range(0, n, bs):
+                        b = perm[k:k + bs]
+                        if len(b) < 2:
+                            continue
+                        pred = model(af[b], ab[b], x[b], mask[b], z[b])
+                        loss = self._loss(pred, target[b])
+                        opt.zero_grad()
+                        loss.backward()
+                        opt.step()
+                        sched.step()
+                        done += 1
+                        if done == steps:
+                            break
+                model.eval()
+
+    def _loss(self, pred: Any, t: Any) -> Any:
+        import torch
+
+        from naslab.predictors._torch import pairwise_rank_loss
+
+        if self.loss == "mse":
+            return torch.mean((pred - t) ** 2)
+        if self.loss == "rank":
+            return pairwise_rank_loss(pred, t)
+        return pairwise_rank_loss(pred, t) + torch.mean((pred - t) ** 2)
+
     def _member_predictions(self, archs: list[Architecture]) -> np.ndarray:
         import torch
 

@@ -6,9 +6,22 @@ queues the ``k`` architectures its acquisition picks; ``ask`` hands out the queu
 predictor is re-fitted every ``k`` queries. No architecture is proposed twice (with
 ``dedup="canonical"``, no two members of one isomorphism class either).
 
+Warm start (``warm_start``, default ``"auto"``: on when the predictor ``supports_update()``):
+a refit continues training the current model on the grown data (:meth:`Predictor.update`,
+cost proportional to the new results) instead of training a fresh one; a fit from scratch
+starts a new *chain* whenever the data has grown ``refit_ratio`` times since the chain's
+first fit (a geometric schedule: the fits from scratch cost O(budget) in all, and every
+model is at most ``refit_ratio`` times the data away from a clean fit). Total cost is thus
+linear in the budget instead of quadratic. ``warm_start=False`` fits from scratch every
+round (the behaviour before, result for result).
+
 State: the told data, the queue and the asked set are stored as JSON; the predictor is *not*
-serialised. Fitting is deterministic given (data, seed), so a restored strategy re-fits the
-model it had from ``data[:fitted_on]`` with the same seed when it needs it again.
+serialised. Fitting and updating are deterministic given (data, seed), so a restored
+strategy rebuilds the model it had when it needs it again: a fit on ``data[:m0]`` then an
+update to ``data[:m1]``, ... ``data[:fitted_on]``, where ``m0, m1, ...`` (the current chain,
+stored run-length encoded: ``[[first, step, count], ...]``, one run when every round adds
+``k`` results) are what each fit of the chain was trained on; fit ``i`` uses seed
+``derive_seed(seed, i)`` as before.
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from naslab.errors import ConfigError, check_int
+from naslab.errors import ConfigError, check_float, check_int
 from naslab.estimators.base import Evaluation
 from naslab.seeding import derive_seed
 from naslab.spaces.base import Architecture
@@ -36,6 +49,9 @@ class PredictorGuided(Strategy):
     n_init: int
     k: int
     dedup: str
+    warm_start: Any = "auto"
+    refit_ratio: float = 2.0
+    warm_effort: float = 1.0
 
     # setup --------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -59,6 +75,18 @@ class PredictorGuided(Strategy):
                               f"got {self.predictor!r}")
         self._proto._check_params()  # bad predictor hyper-parameters fail now, not at the first fit
         self._check_predictor(self._proto)
+        if self.warm_start not in (True, False, "auto"):
+            raise ConfigError(f"warm_start must be true, false or 'auto', got {self.warm_start!r}")
+        if self.warm_start is True and not self._proto.supports_update():
+            raise ConfigError(f"warm_start=True needs a predictor that can be updated "
+                              f"(supports_update); {self._proto!r} cannot. Use a neural "
+                              f"predictor (bananas, gcn) or warm_start=False")
+        self._warm = self.warm_start is not False and self._proto.supports_update()
+        self.refit_ratio = check_float("refit_ratio", self.refit_ratio, minimum=1.0,
+                                       finite=True)
+        self.warm_effort = check_float("warm_effort", self.warm_effort, minimum=0,
+                                       strict_min=True, finite=True)
+        self._chain: list[int] = []  # fitted_on of each fit of the current chain
         self._data: list[tuple[Architecture, float]] = []
         self._asked: list[Architecture] = []
         self._keys: set[Any] = set()
@@ -127,23 +155,70 @@ class PredictorGuided(Strategy):
         return len(self._asked) - len(self._data) - self._n_failed
 
     def model(self) -> Any:
-        """The predictor fitted on the first ``fitted_on`` told results (re-fitted after a
-        restore, deterministically)."""
+        """The predictor fitted on the first ``fitted_on`` told results (rebuilt after a
+        restore, deterministically: the chain's fit from scratch, then its updates)."""
         key = (self._fits, self._fitted_on)
         if self._model is None or self._model_key != key:
-            data = self._data[: self._fitted_on]
-            proto = self._proto
-            seed = derive_seed(self.seed, self._fits)
-            model = proto.clone(seed=seed) if "seed" in proto.get_params() else proto.clone()
-            model.fit([a for a, _ in data], np.array([s for _, s in data]))
+            chain = self._chain or [self._fitted_on]
+            first = self._fits - len(chain) + 1  # the fit number of the chain's first fit
+            model = self._fresh_fit(first, chain[0])
+            for i, m in enumerate(chain[1:], start=first + 1):
+                self._update(model, i, m)
             self._model, self._model_key = model, key
         return self._model
 
+    def _fresh_fit(self, fit: int, m: int) -> Any:
+        data = self._data[:m]
+        proto = self._proto
+        seed = derive_seed(self.seed, fit)
+        model = proto.clone(seed=seed) if "seed" in proto.get_params() else proto.clone()
+        model.fit([a for a, _ in data], np.array([s for _, s in data]))
+        return model
+
+    def _update(self, model: Any, fit: int, m: int) -> None:
+        data = self._data[:m]
+        model.update([a for a, _ in data], np.array([s for _, s in data]),
+                     seed=derive_seed(self.seed, fit), effort=self.warm_effort)
+
     def _refit(self) -> Any:
-        self._fits += 1
-        self._fitted_on = len(self._data)
-        self._model = None
-        return self.model()
+        n = len(self._data)
+        warm = (self._warm and self._fits > 0 and self._chain
+                and n < self.refit_ratio * self._chain[0])
+        if warm:
+            model = self.model()  # the current one (rebuilt if restored)
+            self._fits += 1
+            self._update(model, self._fits, n)
+            self._chain.append(n)
+        else:
+            self._fits += 1
+            model = self._fresh_fit(self._fits, n)
+            self._chain = [n]
+        self._fitted_on = n
+        self._model, self._model_key = model, (self._fits, n)
+        return model
+
+    def _chain_json(self) -> list[list[int]]:
+        """The chain run-length encoded: ``[first, step, count]`` runs."""
+        runs: list[list[int]] = []
+        for m in self._chain:
+            if runs and runs[-1][2] == 1:
+                runs[-1][1], runs[-1][2] = m - runs[-1][0], 2
+            elif runs and runs[-1][0] + runs[-1][1] * runs[-1][2] == m:
+                runs[-1][2] += 1
+            else:
+                runs.append([m, 0, 1])
+        return runs
+
+    def _load_chain(self, state: dict[str, Any]) -> None:
+        if "chain" not in state:  # a checkpoint of an older naslab: every fit was from scratch
+            self._chain = [self._fitted_on] if self._fits else []
+            return
+        self._chain = [int(a) + int(d) * i for a, d, c in state["chain"] for i in range(int(c))]
+        if self._fits and (not self._chain or self._chain[-1] != self._fitted_on
+                           or len(self._chain) > self._fits):
+            raise ConfigError(f"{type(self).__name__} checkpoint: refit chain {state['chain']} "
+                              f"does not end at fitted_on={self._fitted_on} after "
+                              f"{self._fits} fits")
 
     # ask / tell ---------------------------------------------------------------------------
     def ask(self, n: int = 1) -> list[Architecture]:
@@ -198,6 +273,7 @@ class PredictorGuided(Strategy):
             "n_failed": self._n_failed,
             "fits": self._fits,
             "fitted_on": self._fitted_on,
+            "chain": self._chain_json(),
             "pending": [[self._arch_json(Architecture(self.space.name, c)), k]
                         for c, k in self._pending.items()],
         }
@@ -211,6 +287,7 @@ class PredictorGuided(Strategy):
         self._n_failed = int(state["n_failed"])
         self._fits = int(state["fits"])
         self._fitted_on = int(state["fitted_on"])
+        self._load_chain(state)
         self._model, self._model_key = None, None
         if "pending" in state:
             self._pending = {self._arch_from(c).choices: int(k) for c, k in state["pending"]}
@@ -228,6 +305,7 @@ class PredictorGuided(Strategy):
             "n_failed": self._n_failed,
             "fits": self._fits,
             "fitted_on": self._fitted_on,
+            "chain": self._chain_json(),
         }
 
     def _load_history(self, state: dict[str, Any], history: Sequence[Told]) -> None:
@@ -245,4 +323,5 @@ class PredictorGuided(Strategy):
         self._queue_json = tuple(state["queue"])
         self._fits = int(state["fits"])
         self._fitted_on = int(state["fitted_on"])
+        self._load_chain(state)
         self._model, self._model_key = None, None

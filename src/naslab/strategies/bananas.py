@@ -20,8 +20,8 @@ class Bananas(PredictorGuided):
     """BANANAS: ensemble predictor, independent Thompson sampling, mutation-based
     acquisition optimisation.
 
-    ``n_init`` random architectures first. Then, every ``k`` results, a fresh predictor
-    ensemble is fitted on everything told; ``n_candidates`` candidates are made by mutating the
+    ``n_init`` random architectures first. Then, every ``k`` results, the predictor
+    ensemble is refitted on everything told (warm-started by default, see ``warm_start``); ``n_candidates`` candidates are made by mutating the
     ``n_parents`` best architectures so far (round robin, ``mutations`` local moves each; unseen
     only); each candidate gets an acquisition value and the ``k`` best are evaluated next.
 
@@ -36,12 +36,21 @@ class Bananas(PredictorGuided):
     n_init, k: random archs first; queries between re-fits (paper: 10 and 10).
     n_candidates, n_parents, mutations: acquisition optimisation (paper: 100 candidates).
     acquisition, ucb_beta: see above. dedup: ``canonical`` or ``exact``.
+    warm_start: ``"auto"`` (default: update the current model with the new results when the
+        predictor ``supports_update()``, refit from scratch on a geometric schedule), ``True``
+        (the same, refused for a predictor that cannot be updated) or ``False`` (a fresh fit
+        every round, the papers' and naslab's earlier behaviour).
+    refit_ratio: with warm starts, fit from scratch again once the data has grown this many
+        times since the last fit from scratch (>= 1; 1 = every round).
+    warm_effort: an update trains ``warm_effort`` times what a fit spends on as many rows as
+        are new (see :meth:`naslab.predictors.base.Predictor.update`).
     """
 
     def __init__(self, predictor: Any = "bananas", predictor_params: dict[str, Any] | None = None,
                  n_init: int = 10, k: int = 10, n_candidates: int = 100, n_parents: int = 10,
                  mutations: int = 1, acquisition: str = "its", ucb_beta: float = 0.5,
-                 dedup: str = "canonical") -> None:
+                 dedup: str = "canonical", warm_start: bool | str = "auto",
+                 refit_ratio: float = 2.0, warm_effort: float = 1.0) -> None:
         self.predictor = predictor
         self.predictor_params = predictor_params
         self.n_init = n_init
@@ -52,6 +61,9 @@ class Bananas(PredictorGuided):
         self.acquisition = acquisition
         self.ucb_beta = ucb_beta
         self.dedup = dedup
+        self.warm_start = warm_start
+        self.refit_ratio = refit_ratio
+        self.warm_effort = warm_effort
 
     def _setup(self) -> None:
         self.n_candidates = check_int("n_candidates", self.n_candidates, minimum=1)

@@ -17,8 +17,8 @@ from naslab.strategies._guided import PredictorGuided
 class NeuralPredictorSearch(PredictorGuided):
     """Predictor-ranked random candidates (Wen et al. 2020), made iterative.
 
-    ``n_init`` random architectures are evaluated; then, every round, a fresh predictor is
-    fitted on all results, ``n_candidates`` unseen random architectures are scored (on a
+    ``n_init`` random architectures are evaluated; then, every round, the predictor is
+    refitted on all results (warm-started by default, see ``warm_start``), ``n_candidates`` unseen random architectures are scored (on a
     finite space no larger than ``n_candidates``: every unseen one), and the ``k`` with the
     highest prediction are evaluated. Wen et al. do a single round (N random, then the top K);
     here the round repeats every ``k`` results (set ``k`` to the remaining budget for Wen et
@@ -31,17 +31,29 @@ class NeuralPredictorSearch(PredictorGuided):
     k: architectures evaluated per round (the predictor is re-fitted every ``k`` results).
     n_candidates: random candidates ranked per round.
     dedup: ``canonical`` (never two isomorphic archs) or ``exact``.
+    warm_start: ``"auto"`` (default: update the current model with the new results when the
+        predictor ``supports_update()``, refit from scratch on a geometric schedule), ``True``
+        (the same, refused for a predictor that cannot be updated) or ``False`` (a fresh fit
+        every round, the papers' and naslab's earlier behaviour).
+    refit_ratio: with warm starts, fit from scratch again once the data has grown this many
+        times since the last fit from scratch (>= 1; 1 = every round).
+    warm_effort: an update trains ``warm_effort`` times what a fit spends on as many rows as
+        are new (see :meth:`naslab.predictors.base.Predictor.update`).
     """
 
     def __init__(self, predictor: Any = "gcn", predictor_params: dict[str, Any] | None = None,
                  n_init: int = 20, k: int = 10, n_candidates: int = 2000,
-                 dedup: str = "canonical") -> None:
+                 dedup: str = "canonical", warm_start: bool | str = "auto",
+                 refit_ratio: float = 2.0, warm_effort: float = 1.0) -> None:
         self.predictor = predictor
         self.predictor_params = predictor_params
         self.n_init = n_init
         self.k = k
         self.n_candidates = n_candidates
         self.dedup = dedup
+        self.warm_start = warm_start
+        self.refit_ratio = refit_ratio
+        self.warm_effort = warm_effort
 
     def _setup(self) -> None:
         self.n_candidates = check_int("n_candidates", self.n_candidates, minimum=1)

@@ -132,3 +132,17 @@ def check_predictor(name: str, *, params: dict[str, Any] | None = None, n_train:
         pass
     else:  # pragma: no cover
         raise AssertionError(f"{name}: an unknown hyper-parameter was accepted silently")
+
+    # 6. warm start (where supported): no new rows = no change; same seed = same update
+    if p.supports_update():
+        half = n_train // 2
+        base = make().fit(train[:half], y[:half])
+        before_update = base.predict(test)
+        base.update(train[:half], y[:half], seed=1)
+        np.testing.assert_array_equal(base.predict(test), before_update,
+                                      err_msg=f"{name}: update without new rows changed it")
+        base.update(train, y, seed=1)
+        assert base.n_train_ == n_train, f"{name}: update did not record the rows"
+        twin = make().fit(train[:half], y[:half]).update(train, y, seed=1)
+        np.testing.assert_array_equal(base.predict(test), twin.predict(test),
+                                      err_msg=f"{name}: same update, different predictions")
