@@ -224,13 +224,7 @@ class DifferentiableMethod(OneShotMethod):
         self.grad_clip = check_float("grad_clip", grad_clip, minimum=0.0, finite=True)
 
     def check_space(self, space: SearchSpace) -> None:
-        from naslab.nn.supernets import supernet_spaces
-
-        have = supernet_spaces()
-        if space.name not in have:
-            raise ConfigError(f"one-shot method {self.registry_name!r} relaxes a cell "
-                              f"supernet, and space {space.name!r} has no supernet builder; "
-                              f"spaces with supernets: {', '.join(have) or 'none'}")
+        self.require_cell_supernet(space, "relaxes a cell supernet")
 
     # --- setup ---------------------------------------------------------------------------
     def setup(self, space: SearchSpace, dataset: ImageDataset, protocol: Protocol, *,
@@ -238,13 +232,9 @@ class DifferentiableMethod(OneShotMethod):
         super().setup(space, dataset, protocol, seed=seed, device=device)
         import torch
 
-        from naslab.nn.supernets import build_supernet
-
         g = torch.Generator(device="cpu")
         g.manual_seed(derive_seed(self.seed, 1))
-        self.net = build_supernet(space, C=protocol.C, N=protocol.N,
-                                  num_classes=dataset.num_classes,
-                                  in_channels=dataset.input_shape[0], bn=self.bn, generator=g)
+        self.net = self.build_cell_supernet(self.bn, g)
         self.net.to(self.device)
         ops = list(self.net.op_names)
         if self.derivation == "argmax_no_none" and NONE_OP not in ops:

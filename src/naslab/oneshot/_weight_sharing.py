@@ -101,13 +101,7 @@ class WeightSharingMethod(OneShotMethod):
                                                minimum=0)
 
     def check_space(self, space: SearchSpace) -> None:
-        from naslab.nn.supernets import supernet_spaces
-
-        have = supernet_spaces()
-        if space.name not in have:
-            raise ConfigError(f"one-shot method {self.registry_name!r} trains a supernet, and "
-                              f"space {space.name!r} has no supernet builder; spaces with "
-                              f"supernets: {', '.join(have) or 'none'}")
+        self.require_cell_supernet(space, "trains a supernet")
 
     # --- setup ---------------------------------------------------------------------------
     def setup(self, space: SearchSpace, dataset: ImageDataset, protocol: Protocol, *,
@@ -115,13 +109,9 @@ class WeightSharingMethod(OneShotMethod):
         super().setup(space, dataset, protocol, seed=seed, device=device)
         import torch
 
-        from naslab.nn.supernets import build_supernet
-
         g = torch.Generator(device="cpu")
         g.manual_seed(derive_seed(self.seed, 1))
-        self.net = build_supernet(space, C=protocol.C, N=protocol.N,
-                                  num_classes=dataset.num_classes,
-                                  in_channels=dataset.input_shape[0], bn=self.bn, generator=g)
+        self.net = self.build_cell_supernet(self.bn, g)
         self.build(g)
         self.net.to(self.device)
         self.opt = torch.optim.SGD(self.net.parameters(), lr=protocol.lr,

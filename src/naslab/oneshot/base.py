@@ -132,6 +132,27 @@ class OneShotMethod(ABC):
         """Raise ConfigError when this method cannot search ``space`` (e.g. it needs the
         space's ``graph_spec`` or a network builder). Default: any space."""
 
+    def require_cell_supernet(self, space: SearchSpace, does: str) -> None:
+        """ConfigError unless ``space`` has a cell-supernet builder (``check_space`` of the
+        methods that train one; ``does`` says what the method does with it)."""
+        from naslab.nn.supernets import supernet_spaces
+
+        have = supernet_spaces()
+        if space.name not in have:
+            raise ConfigError(f"one-shot method {self.registry_name!r} {does}, and space "
+                              f"{space.name!r} has no supernet builder; spaces with "
+                              f"supernets: {', '.join(have) or 'none'}")
+
+    def build_cell_supernet(self, bn: str, generator: Any) -> Any:
+        """The cell supernet of the bound space at the protocol's C and N, for the bound
+        dataset's classes and channels, initialised from ``generator``."""
+        from naslab.nn.supernets import build_supernet
+
+        return build_supernet(self.space, C=self.protocol.C, N=self.protocol.N,
+                              num_classes=self.dataset.num_classes,
+                              in_channels=self.dataset.input_shape[0], bn=bn,
+                              generator=generator)
+
     @abstractmethod
     def train_epoch(self, epoch: int) -> dict[str, float]:
         """Train one epoch (``epoch`` counts from 0); return its trace metrics."""
