@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as hst
 
 from naslab import registry
@@ -114,10 +114,15 @@ def test_the_metrics_json_shortcut_writes_what_the_encoder_writes(m: dict) -> No
     assert _metrics_json(m) == dumps(m)
 
 
-@given(hst.integers(0, 2 ** 63), hst.lists(hst.integers(0, 2 ** 40), max_size=40))
-@settings(max_examples=100, deadline=None)
-def test_the_seed_deriver_gives_derive_seed(seed: int, ns: list[int]) -> None:
+@given(hst.integers(0, 2 ** 63), hst.lists(hst.integers(-5, 2 ** 65) | hst.integers(0, 40),
+                                           max_size=40), hst.sampled_from([1, 7, 1024]))
+@settings(max_examples=150, deadline=None)
+@example(0, [0, 1, 2, 1023, 1024, 1025, 2 ** 64 - 1, 2 ** 64, -1], 1024)
+def test_the_seed_deriver_gives_derive_seed(seed: int, ns: list[int], chunk: int) -> None:
+    """Its table (numpy uint64 arithmetic) gives the scalar formula's seeds, at every
+    chunk boundary, for negative numbers and past 2**64."""
     from naslab.seeding import derive_seed, seed_deriver
 
-    d = seed_deriver(seed)
+    d = seed_deriver(seed, chunk=chunk)
     assert [d(n) for n in ns] == [derive_seed(seed, n) for n in ns]
+    assert [d(n) for n in range(2100)] == [derive_seed(seed, n) for n in range(2100)]

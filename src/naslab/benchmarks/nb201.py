@@ -319,6 +319,8 @@ class NB201Benchmark(TabularBenchmark):
     fidelity_unit = "epochs"
     cost_metric = "train_time_s"
     device_metrics = ("latency_ms",)
+    #: ``evaluate`` returns a new dict of Python floats (columns held as lists)
+    float_metrics = True
 
     def __init__(self, dataset: str = "cifar10", *, data_dir: str | None = None, val: str = "run") -> None:
         self.dataset = canonical_dataset(dataset)

@@ -84,6 +84,12 @@ class TabularEstimator(Estimator):
     def space_name(self) -> str:
         return self.bench.space_name
 
+    @property
+    def float_metrics(self) -> bool:  # type: ignore[override]
+        """True when the benchmark's ``evaluate`` promises a new dict of Python floats (and
+        no fixed search fidelity adds ``query`` results to it)."""
+        return self.fidelity is None and getattr(self.bench, "float_metrics", False) is True
+
     def check_space(self, space: SearchSpace) -> None:
         if space.name != self.bench.space_name:
             raise ConfigError(

@@ -24,10 +24,11 @@ from naslab.estimators.base import (
     as_objectives,
 )
 from naslab.runner.executors import Executor, SerialExecutor, Task, TaskResult
+from naslab.runner.executors.base import failed_result
 from naslab.runner.front import ParetoFront
 from naslab.runner.records import TrialRecord
 from naslab.runner.storage import InMemoryStorage, Storage, TrialStore, _canon
-from naslab.runner.termination import Progress, Termination, prefix_length
+from naslab.runner.termination import MaxTrials, Progress, Termination, prefix_length
 from naslab.seeding import derive_seed, seed_deriver
 from naslab.spaces.base import Architecture, SearchSpace
 from naslab.strategies.base import Strategy, Suggestion, Told
@@ -271,6 +272,10 @@ def resolve_reference(objectives: Objectives, estimator: Estimator,
     return out
 
 
+#: the cost of an answer taken from the run's record
+_NO_COST = Cost(0.0, 0.0)
+
+
 def default_experiment_id(config: dict[str, Any]) -> str:
     """``<strategy>-<benchmark or estimator>-s<seed>-<hash>``, stable for equal configs."""
     h = hashlib.blake2b(_canon(config).encode(), digest_size=4).hexdigest()
@@ -368,6 +373,9 @@ class Experiment:
         self.id = experiment_id or default_experiment_id(self.config)
         self.meta = dict(meta or {})
         self._max_fid = getattr(estimator, "max_fidelity", None)
+        #: the estimator returns a new dict of Python floats per evaluation (the record
+        #: copies it as it is instead of converting every value)
+        self._float_metrics = getattr(estimator, "float_metrics", False) is True
         #: every run stops at naslab's trial limit, whatever its budget (a cost budget alone
         #: might never be met: answers reused from the run's record cost nothing)
         self._trial_cap = int(limit("trials"))
@@ -567,20 +575,31 @@ class Experiment:
         """:meth:`_loop` for the serial executor, without its queue: ask one proposal,
         evaluate it here, record it, tell. The same trials, numbers, seeds and results as the
         generic loop (with one worker it asks one proposal at a time too); this is the
-        per-trial hot path of every tabular search."""
+        per-trial hot path of every tabular search (a plain trial budget is counted here,
+        without a Progress; a completed evaluation goes straight to :meth:`_record_complete`)."""
         term, strategy, space = self.termination, self.strategy, self.space
         cache = state.cache if self.reuse else None
         trials, cap, max_fid = state.trials, self._trial_cap, self._max_fid
         seed_of = seed_deriver(self.seed)
         over = self._over_budget if self._may_discard else None
+        n_max = term.n if type(term) is MaxTrials else None
+        ask, validate, evaluate = strategy.ask, space.validate, ex.estimator.evaluate
+        record, inflight, now = self._record_complete, state.inflight, time.time
         while True:
             n = len(trials)
-            prog = Progress(n, 0, state.cum_sim, state.wall())
-            if state.discarded or term.done(prog) or (n >= cap and self._at_cap(state, prog)):
-                return
-            left = term.trials_left(prog)
+            if n_max is not None:  # MaxTrials.done / trials_left without a Progress
+                if state.discarded or n >= n_max:
+                    return
+                left: int | None = n_max - n
+                if n >= cap and self._at_cap(state, Progress(n, 0, state.cum_sim, state.wall())):
+                    return
+            else:
+                prog = Progress(n, 0, state.cum_sim, state.wall())
+                if state.discarded or term.done(prog) or (n >= cap and self._at_cap(state, prog)):
+                    return
+                left = term.trials_left(prog)
             state.settled = False
-            props = strategy.ask(1) if n < cap and (left is None or left > 0) else []
+            props = ask(1) if n < cap and (left is None or left > 0) else []
             if not props:
                 raise NaslabError(
                     f"strategy {type(strategy).__name__} proposed nothing while no "
@@ -592,26 +611,38 @@ class Experiment:
                     fid = None
             else:
                 arch, fid = s, None
-            space.validate(arch)
+            validate(arch)
             ticket = state.n_asked
-            task = Task(ticket, arch, fid, seed_of(ticket))
+            seed = seed_of(ticket)
+            task = Task(ticket, arch, fid, seed)
             state.n_asked = ticket + 1
             hit = None if cache is None else cache.get((arch.choices, fid))
             if hit is not None:
-                now = time.time()
-                res = TaskResult(ticket, Evaluation(hit.metrics, Cost(0.0, 0.0), hit.fidelity,
-                                                    hit.info), None, now, now)
+                started = finished = now()
+                ev: Evaluation | None = Evaluation(hit.metrics, _NO_COST, hit.fidelity, hit.info)
+                res = None
             else:  # pending while it runs: a checkpoint taken meanwhile (an interrupt) keeps it
-                state.inflight[ticket] = task
+                inflight[ticket] = task
                 state.settled = True
-                res = ex.run(task)
-            if over is not None and over(state, res):
-                state.inflight.pop(ticket, None)
-                state.dropped.append(task)
-                state.discarded += 1
-                state.settled = True
-                continue
-            self._record(state, task, res, hit is not None, on_trial)
+                started = now()
+                try:
+                    ev = evaluate(arch, fidelity=fid, seed=seed)
+                    finished = now()
+                    res = None
+                except Exception as exc:  # noqa: BLE001 - as run_task: failed or fatal
+                    ev, res = None, failed_result(ticket, exc, started)
+            if over is not None or ev is None:  # the general path
+                if res is None:
+                    res = TaskResult(ticket, ev, None, started, finished)
+                if over is not None and over(state, res):
+                    inflight.pop(ticket, None)
+                    state.dropped.append(task)
+                    state.discarded += 1
+                    state.settled = True
+                    continue
+                self._record(state, task, res, hit is not None, on_trial)
+            else:
+                record(state, task, ev, started, finished, hit is not None, on_trial)
 
     def _over_budget(self, state: _RunState, res: TaskResult) -> bool:
         """Whether a result is dropped unrecorded: its cost would take the run past a budget
@@ -671,28 +702,59 @@ class Experiment:
         """Record one result (trial row + checkpoint in one transaction) and tell the strategy."""
         if res.fatal is not None:  # the run stops; the task stays pending (settled)
             raise res.fatal
+        if res.evaluation is not None:
+            self._record_complete(state, task, res.evaluation, res.started, res.finished,
+                                  reused, on_trial)
+            return
         state.settled = False
         state.inflight.pop(task.ticket, None)
-        rec = self._make_record(len(state.trials), task, res, reused)
-        state.cum_sim += rec.cost.simulated_s
+        rec = TrialRecord(number=len(state.trials), arch=task.arch, status="failed",
+                          fidelity=task.fidelity, seed=task.seed,
+                          cost=Cost(res.finished - res.started, 0.0), error=res.error,
+                          started=res.started, finished=res.finished)
         rec.cum_simulated_s = state.cum_sim
         rec.cum_wall_s = state.wall()
-        if rec.status == "complete":
-            ev = res.evaluation
-            assert ev is not None
-            if rec.feasible is not False and (rec.fidelity is None or self._max_fid is None
-                                              or rec.fidelity >= self._max_fid):  # _on_front
-                val, inc = rec.objective, state.inc
-                if val is not None and (inc is None or inc.objective is None
-                                        or self.objectives.better(val, inc.objective)):
-                    state.inc = rec
-                if state.front is not None:
-                    assert rec.objectives is not None
-                    state.front.add(rec.number, rec.objectives)
-            state.cache.setdefault((task.arch.choices, task.fidelity), rec)
-            self.strategy.tell(task.arch, ev.without_test())
-        else:
-            self.strategy.tell_failed(task.arch, rec.error or "failed")
+        self.strategy.tell_failed(task.arch, rec.error or "failed")
+        self._append(state, rec, on_trial)
+
+    def _record_complete(self, state: _RunState, task: Task, ev: Evaluation, started: float,
+                         finished: float, reused: bool,
+                         on_trial: Callable[[TrialRecord], None] | None) -> None:
+        """:meth:`_record` of a completed evaluation (the per-trial hot path: the record is
+        made here, the incumbent and front updated, the strategy told what it may see)."""
+        state.settled = False
+        state.inflight.pop(task.ticket, None)
+        obj = self.objectives
+        m = ev.metrics
+        # an estimator that says so returns a new dict of Python floats each call: copied
+        # as it is (a reused answer comes from the record, maybe read back from JSON)
+        metrics = (dict(m) if self._float_metrics and not reused
+                   else {k: float(v) for k, v in m.items()})
+        values = obj.values(ev)
+        cost = ev.cost
+        arch, fid = task.arch, task.fidelity
+        rec = TrialRecord(state_n := len(state.trials), arch, "complete", metrics, values[0],
+                          fid, task.seed, cost, reused, None, started, finished,
+                          info=dict(ev.info) if ev.info else {}, objectives=values,
+                          feasible=obj.feasible(ev) if obj.constraints else True)
+        state.cum_sim += cost.simulated_s
+        rec.cum_simulated_s = state.cum_sim
+        rec.cum_wall_s = state.wall_before + time.perf_counter() - state.t0  # state.wall()
+        max_fid = self._max_fid
+        if rec.feasible is not False and (fid is None or max_fid is None or fid >= max_fid):
+            val, inc = values[0], state.inc  # _on_front, inlined
+            if val is not None and (inc is None or inc.objective is None
+                                    or obj.better(val, inc.objective)):
+                state.inc = rec
+            if state.front is not None:
+                state.front.add(state_n, values)
+        state.cache.setdefault((arch.choices, fid), rec)
+        self.strategy.tell(arch, ev.without_test())
+        self._append(state, rec, on_trial)
+
+    def _append(self, state: _RunState, rec: TrialRecord,
+                on_trial: Callable[[TrialRecord], None] | None) -> None:
+        """Note the incumbent (and front) after ``rec``, keep it, hand it to storage."""
         inc = state.inc
         if inc is not None:
             rec.incumbent_number = inc.number
@@ -714,20 +776,6 @@ class Experiment:
         if rec.status != "complete" or rec.feasible is False:
             return False
         return rec.fidelity is None or self._max_fid is None or rec.fidelity >= self._max_fid
-
-    def _make_record(self, number: int, task: Task, res: TaskResult, reused: bool) -> TrialRecord:
-        ev = res.evaluation
-        if ev is None:
-            return TrialRecord(number=number, arch=task.arch, status="failed", fidelity=task.fidelity,
-                               seed=task.seed, cost=Cost(res.finished - res.started, 0.0),
-                               error=res.error, started=res.started, finished=res.finished)
-        metrics = {k: float(v) for k, v in ev.metrics.items()}
-        obj = self.objectives
-        values = obj.values(ev)
-        return TrialRecord(number, task.arch, "complete", metrics, values[0], task.fidelity,
-                           task.seed, ev.cost, reused, None, res.started, res.finished,
-                           info=dict(ev.info) if ev.info else {}, objectives=values,
-                           feasible=obj.feasible(ev) if obj.constraints else True)
 
     def _notes(self) -> dict[str, Any]:
         """The estimator's words on what its queries return and cost (for the run card)."""

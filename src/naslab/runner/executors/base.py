@@ -48,11 +48,18 @@ def run_task(estimator: Estimator, task: Task) -> TaskResult:
     try:
         ev = estimator.evaluate(task.arch, fidelity=task.fidelity, seed=task.seed)
         return TaskResult(task.ticket, ev, None, started, time.time())
-    except NaslabError as exc:
-        return TaskResult(task.ticket, None, str(exc), started, time.time(), fatal=exc)
     except Exception as exc:  # noqa: BLE001 - recorded as a failed trial
-        msg = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
-        return TaskResult(task.ticket, None, msg, started, time.time())
+        return failed_result(task.ticket, exc, started)
+
+
+def failed_result(ticket: int, exc: Exception, started: float) -> TaskResult:
+    """The result of an evaluation that raised ``exc`` (call it in the ``except`` block): a
+    NaslabError (bad configuration, missing data) is fatal, re-raised by the driver; any
+    other exception is a failed trial with its message and traceback."""
+    if isinstance(exc, NaslabError):
+        return TaskResult(ticket, None, str(exc), started, time.time(), fatal=exc)
+    msg = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+    return TaskResult(ticket, None, msg, started, time.time())
 
 
 class Executor(ABC):

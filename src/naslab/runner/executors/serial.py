@@ -22,6 +22,12 @@ class SerialExecutor(Executor):
     def start(self, estimator: Estimator) -> None:
         self._estimator = estimator
 
+    @property
+    def estimator(self) -> Estimator:
+        """The estimator :meth:`start` was given (the runner's serial loop calls it)."""
+        assert self._estimator is not None, "start() first"
+        return self._estimator
+
     def submit(self, task: Task) -> None:
         self._queue.append(task)
 
