@@ -23,7 +23,7 @@ def derive_seed(*values: int) -> int:
     return mix64(*values) & 0x7FFFFFFF
 
 
-def seed_deriver(*prefix: int, chunk: int = 1024) -> Callable[[int], int]:
+def seed_deriver(*prefix: int, chunk: int = 256) -> Callable[[int], int]:
     """``n -> derive_seed(*prefix, n)``, with the prefix mixed once (the runner derives one
     seed per trial from the experiment seed: this is its per-trial hot path). Consecutive
     ``n`` are answered from a table of ``chunk`` seeds computed at once (numpy's uint64

@@ -262,3 +262,82 @@ def test_the_serial_inline_loop_equals_the_generic_loop(strategy: str, budget: i
          for t in generic.trials]
     if strategy == "re":  # the answers from the run's record take the same path too
         assert any(t.reused for t in inline.trials)
+
+
+class _Failing(SyntheticEstimator):
+    """A synthetic estimator whose evaluation raises (a failed trial) on some archs."""
+
+    def evaluate(self, arch, *, fidelity=None, seed=0):  # type: ignore[no-untyped-def]
+        if sum(arch.choices) % 7 == 0:
+            raise ValueError(f"cannot score {arch}")
+        return super().evaluate(arch, fidelity=fidelity, seed=seed)
+
+
+def _recorded(t):  # type: ignore[no-untyped-def]
+    """Every field of a trial record but the wall-clock ones."""
+    import dataclasses
+
+    d = {f.name: getattr(t, f.name) for f in dataclasses.fields(t)}
+    for k in ("started", "finished", "cum_wall_s"):
+        d.pop(k)
+    d["cost"] = d["cost"].simulated_s
+    if d["error"] is not None:
+        d["error"] = d["error"].splitlines()[0]
+    return d
+
+
+@pytest.mark.parametrize("case", ["nb201", "nb201-fixed-12", "multiobjective-constrained",
+                                  "min-objective", "failing", "subclass"])
+def test_the_serial_fast_path_records_what_the_generic_loop_records(
+        case: str, tabular_c10) -> None:  # type: ignore[no-untyped-def]
+    """The serial loop's fast path (the estimator's parts evaluator, the record made and the
+    single objective compared in place, the told evaluation without test metrics) records
+    every field the generic loop records, on real NB201 data and on the paths it hands over:
+    a fixed search fidelity, several objectives with a constraint, a minimised objective,
+    failed evaluations, and a subclass that overrides ``evaluate`` (its answers are used)."""
+    from naslab.estimators.tabular import TabularEstimator
+    from naslab.runner.executors import SerialExecutor
+
+    class QueuedSerial(SerialExecutor):
+        pass
+
+    ddir = tabular_c10.bench.data_dir
+    kw: dict = {}
+    strategy = "re"
+    if case == "nb201":
+        est = TabularEstimator("nb201/cifar10", data_dir=ddir)
+    elif case == "nb201-fixed-12":
+        est = TabularEstimator("nb201/cifar10", data_dir=ddir, fidelity=12)
+    elif case == "multiobjective-constrained":
+        est = TabularEstimator("nb201/cifar10", data_dir=ddir, devices=["pixel3"])
+        kw = {"objective": ["val_acc", "latency_ms@pixel3:min"],
+              "constraints": ["params_m<=0.8"]}
+        strategy = "mo_re" if "mo_re" in registry.names("strategy") else "rs"
+    elif case == "min-objective":
+        est = TabularEstimator("nb201/cifar10", data_dir=ddir)
+        kw = {"objective": "latency_ms:min"}
+    elif case == "failing":
+        est = _Failing()
+    else:
+        class Shifted(TabularEstimator):
+            def evaluate(self, arch, *, fidelity=None, seed=0):  # type: ignore[no-untyped-def]
+                ev = super().evaluate(arch, fidelity=fidelity, seed=seed)
+                return Evaluation({**ev.metrics, "val_acc": ev.metrics["val_acc"] + 100.0},
+                                  ev.cost, ev.fidelity, ev.info)
+
+        est = Shifted("nb201/cifar10", data_dir=ddir)
+
+    def run(executor):  # type: ignore[no-untyped-def]
+        return Experiment(SPACE, registry.create("strategy", strategy), est,
+                          termination=MaxTrials(150), seed=5, executor=executor, **kw).run()
+
+    fast, generic = run(None), run(QueuedSerial())
+    assert [_recorded(t) for t in fast.trials] == [_recorded(t) for t in generic.trials]
+    if case == "failing":
+        assert any(t.status == "failed" for t in fast.trials)
+    if case == "subclass":
+        assert all(t.metrics["val_acc"] > 100.0 for t in fast.trials)
+    if case == "multiobjective-constrained":
+        assert fast.trials[-1].front and any(t.feasible is False for t in fast.trials)
+    if case in ("nb201", "min-objective"):  # answers from the run's record take it too
+        assert any(t.reused for t in fast.trials)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -48,19 +48,29 @@ class Evaluation:
     def without_test(self) -> Evaluation:
         """This evaluation with every ``test_*`` metric removed (what a strategy may see)."""
         m = self.metrics
-        names = tuple(m)
-        kept = _PUBLIC_NAMES.get(names)
-        if kept is None:  # an estimator reports the same names trial after trial: cache them
-            if len(_PUBLIC_NAMES) >= 512:
-                _PUBLIC_NAMES.clear()
-            kept = _PUBLIC_NAMES[names] = tuple(k for k in names if not k.startswith(TEST_PREFIX))
-        if len(kept) == len(names):
+        drop = hidden_names(m)
+        if not drop:
             return self
-        return Evaluation({k: m[k] for k in kept}, self.cost, self.fidelity, self.info)
+        public = dict(m)  # a copy less the test metrics: cheaper than a comprehension
+        for k in drop:
+            del public[k]
+        return Evaluation(public, self.cost, self.fidelity, self.info)
 
 
-#: metric names -> those a strategy may see (Evaluation.without_test's per-trial cache)
-_PUBLIC_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+#: metric names -> the test metrics among them (hidden_names' per-trial cache)
+_TEST_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def hidden_names(metrics: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``test_*`` names among ``metrics``' keys, in order (an estimator reports the same
+    names trial after trial: cached by the tuple of names)."""
+    names = tuple(metrics)
+    drop = _TEST_NAMES.get(names)
+    if drop is None:
+        if len(_TEST_NAMES) >= 512:
+            _TEST_NAMES.clear()
+        drop = _TEST_NAMES[names] = tuple(k for k in names if k.startswith(TEST_PREFIX))
+    return drop
 
 
 # Cost and Evaluation are made once or twice per trial. A frozen dataclass's generated
@@ -108,14 +118,29 @@ class Estimator(ABC):
     #: whether a query takes well under a millisecond (a tabular benchmark): a comparison
     #: then commits whole experiments rather than trial by trial (``commit: auto``)
     instant: bool = False
-    #: whether :meth:`evaluate` returns a new metrics dict of Python floats every call (the
-    #: runner then copies it as it is instead of converting each value)
+    #: whether :meth:`evaluate` returns a new metrics dict of Python floats every call, that
+    #: nothing else holds (the runner then keeps it in the trial record as it is instead of
+    #: converting each value into a copy)
     float_metrics: bool = False
 
     @abstractmethod
     def evaluate(self, arch: Architecture, *, fidelity: float | None = None,
                  seed: int = 0) -> Evaluation:
         """Score ``arch``; ``fidelity`` (epochs or another budget unit) defaults to the highest."""
+
+    def evaluate_parts(self, arch: Architecture, *, fidelity: float | None = None,
+                       seed: int = 0) -> tuple[Mapping[str, float], Cost, float | None,
+                                               Mapping[str, Any]]:
+        """:meth:`evaluate` as ``(metrics, cost, fidelity, info)`` (what the runner's serial
+        loop records; see :meth:`parts_evaluator`)."""
+        ev = self.evaluate(arch, fidelity=fidelity, seed=seed)
+        return ev.metrics, ev.cost, ev.fidelity, ev.info
+
+    def parts_evaluator(self) -> Callable[..., tuple[Mapping[str, float], Cost, float | None,
+                                                      Mapping[str, Any]]]:
+        """The function the runner's serial loop calls for :meth:`evaluate_parts` (asked once
+        per run: an estimator may return a faster one bound to its current set-up)."""
+        return self.evaluate_parts
 
     def check_space(self, space: SearchSpace) -> None:
         """Raise ConfigError if this estimator cannot score architectures of ``space``."""

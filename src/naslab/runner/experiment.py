@@ -8,7 +8,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from naslab.estimators.base import (
     ObjectiveLike,
     Objectives,
     as_objectives,
+    hidden_names,
 )
 from naslab.runner.executors import Executor, SerialExecutor, Task, TaskResult
 from naslab.runner.executors.base import failed_result
@@ -313,6 +314,8 @@ class _RunState:
     #: whether the strategy's and the runner's state agree with the trials recorded so far
     #: (every proposal recorded, pending or dropped): then a checkpoint may be taken
     settled: bool = True
+    #: (on_trial, the session's record function): made once (Experiment._recorder)
+    recorder: tuple[Any, Callable[..., None]] | None = None
 
     def wall(self) -> float:
         """Wall time of the run over all its sessions."""
@@ -576,15 +579,16 @@ class Experiment:
         evaluate it here, record it, tell. The same trials, numbers, seeds and results as the
         generic loop (with one worker it asks one proposal at a time too); this is the
         per-trial hot path of every tabular search (a plain trial budget is counted here,
-        without a Progress; a completed evaluation goes straight to :meth:`_record_complete`)."""
+        without a Progress; an evaluation goes straight to the session's :meth:`_recorder`)."""
         term, strategy, space = self.termination, self.strategy, self.space
         cache = state.cache if self.reuse else None
         trials, cap, max_fid = state.trials, self._trial_cap, self._max_fid
         seed_of = seed_deriver(self.seed)
         over = self._over_budget if self._may_discard else None
         n_max = term.n if type(term) is MaxTrials else None
-        ask, validate, evaluate = strategy.ask, space.validate, ex.estimator.evaluate
-        record, inflight, now = self._record_complete, state.inflight, time.time
+        ask, validate, evaluate = strategy.ask, space.validate, ex.estimator.parts_evaluator()
+        record, inflight, now = self._recorder(state, on_trial), state.inflight, time.time
+        state.recorder = (on_trial, record)
         while True:
             n = len(trials)
             if n_max is not None:  # MaxTrials.done / trials_left without a Progress
@@ -617,23 +621,25 @@ class Experiment:
             task = Task(ticket, arch, fid, seed)
             state.n_asked = ticket + 1
             hit = None if cache is None else cache.get((arch.choices, fid))
+            res = None
+            metrics: Mapping[str, float]
+            info: Mapping[str, Any]
             if hit is not None:
                 started = finished = now()
-                ev: Evaluation | None = Evaluation(hit.metrics, _NO_COST, hit.fidelity, hit.info)
-                res = None
+                metrics, cost, rfid, info = hit.metrics, _NO_COST, hit.fidelity, hit.info
             else:  # pending while it runs: a checkpoint taken meanwhile (an interrupt) keeps it
                 inflight[ticket] = task
                 state.settled = True
                 started = now()
                 try:
-                    ev = evaluate(arch, fidelity=fid, seed=seed)
+                    metrics, cost, rfid, info = evaluate(arch, fidelity=fid, seed=seed)
                     finished = now()
-                    res = None
                 except Exception as exc:  # noqa: BLE001 - as run_task: failed or fatal
-                    ev, res = None, failed_result(ticket, exc, started)
-            if over is not None or ev is None:  # the general path
+                    res = failed_result(ticket, exc, started)
+            if over is not None or res is not None:  # the general path
                 if res is None:
-                    res = TaskResult(ticket, ev, None, started, finished)
+                    res = TaskResult(ticket, Evaluation(metrics, cost, rfid, info), None,
+                                     started, finished)
                 if over is not None and over(state, res):
                     inflight.pop(ticket, None)
                     state.dropped.append(task)
@@ -642,7 +648,7 @@ class Experiment:
                     continue
                 self._record(state, task, res, hit is not None, on_trial)
             else:
-                record(state, task, ev, started, finished, hit is not None, on_trial)
+                record(task, metrics, cost, rfid, info, started, finished, hit is not None, None)
 
     def _over_budget(self, state: _RunState, res: TaskResult) -> bool:
         """Whether a result is dropped unrecorded: its cost would take the run past a budget
@@ -702,73 +708,123 @@ class Experiment:
         """Record one result (trial row + checkpoint in one transaction) and tell the strategy."""
         if res.fatal is not None:  # the run stops; the task stays pending (settled)
             raise res.fatal
-        if res.evaluation is not None:
-            self._record_complete(state, task, res.evaluation, res.started, res.finished,
-                                  reused, on_trial)
-            return
-        state.settled = False
-        state.inflight.pop(task.ticket, None)
-        rec = TrialRecord(number=len(state.trials), arch=task.arch, status="failed",
-                          fidelity=task.fidelity, seed=task.seed,
-                          cost=Cost(res.finished - res.started, 0.0), error=res.error,
-                          started=res.started, finished=res.finished)
-        rec.cum_simulated_s = state.cum_sim
-        rec.cum_wall_s = state.wall()
-        self.strategy.tell_failed(task.arch, rec.error or "failed")
-        self._append(state, rec, on_trial)
+        rec = state.recorder
+        if rec is None or rec[0] is not on_trial:
+            state.recorder = rec = (on_trial, self._recorder(state, on_trial))
+        ev = res.evaluation
+        if ev is None:
+            rec[1](task, None, None, None, None, res.started, res.finished, reused, res.error)
+        else:
+            rec[1](task, ev.metrics, ev.cost, ev.fidelity, ev.info, res.started, res.finished,
+                   reused, None)
 
-    def _record_complete(self, state: _RunState, task: Task, ev: Evaluation, started: float,
-                         finished: float, reused: bool,
-                         on_trial: Callable[[TrialRecord], None] | None) -> None:
-        """:meth:`_record` of a completed evaluation (the per-trial hot path: the record is
-        made here, the incumbent and front updated, the strategy told what it may see)."""
-        state.settled = False
-        state.inflight.pop(task.ticket, None)
-        obj = self.objectives
-        m = ev.metrics
-        # an estimator that says so returns a new dict of Python floats each call: copied
-        # as it is (a reused answer comes from the record, maybe read back from JSON)
-        metrics = (dict(m) if self._float_metrics and not reused
-                   else {k: float(v) for k, v in m.items()})
-        values = obj.values(ev)
-        cost = ev.cost
-        arch, fid = task.arch, task.fidelity
-        rec = TrialRecord(state_n := len(state.trials), arch, "complete", metrics, values[0],
-                          fid, task.seed, cost, reused, None, started, finished,
-                          info=dict(ev.info) if ev.info else {}, objectives=values,
-                          feasible=obj.feasible(ev) if obj.constraints else True)
-        state.cum_sim += cost.simulated_s
-        rec.cum_simulated_s = state.cum_sim
-        rec.cum_wall_s = state.wall_before + time.perf_counter() - state.t0  # state.wall()
-        max_fid = self._max_fid
-        if rec.feasible is not False and (fid is None or max_fid is None or fid >= max_fid):
-            val, inc = values[0], state.inc  # _on_front, inlined
-            if val is not None and (inc is None or inc.objective is None
-                                    or obj.better(val, inc.objective)):
-                state.inc = rec
-            if state.front is not None:
-                state.front.add(state_n, values)
-        state.cache.setdefault((arch.choices, fid), rec)
-        self.strategy.tell(arch, ev.without_test())
-        self._append(state, rec, on_trial)
-
-    def _append(self, state: _RunState, rec: TrialRecord,
-                on_trial: Callable[[TrialRecord], None] | None) -> None:
-        """Note the incumbent (and front) after ``rec``, keep it, hand it to storage."""
-        inc = state.inc
-        if inc is not None:
-            rec.incumbent_number = inc.number
-            rec.incumbent_objective = inc.objective
-            rec.incumbent_test = inc.metrics.get("test_acc")
-        if state.front is not None:
-            rec.front = state.front.numbers()
-            rec.hypervolume = state.front.hypervolume()
-        state.trials.append(rec)
-        state.settled = not state.ready
+    def _recorder(self, state: _RunState, on_trial: Callable[[TrialRecord], None] | None
+                  ) -> Callable[..., None]:
+        """``record(task, metrics, cost, fidelity, info, started, finished, reused, error)``
+        for this session (``metrics``, ``cost``, ``fidelity``, ``info``: the evaluation's;
+        ``metrics=None``: a failed evaluation with ``error``): makes the trial record with the
+        incumbent (and front) after it, tells the strategy what it may see, keeps the record
+        and hands it to storage. Everything it looks up is bound once (the per-trial hot
+        path; a single objective is read and compared here)."""
+        trials, inflight, cache = state.trials, state.inflight, state.cache
+        obj, strategy = self.objectives, self.strategy
+        values_of, better, feasible_of = obj.values, obj.better, obj.feasible
+        constrained = bool(obj.constraints)
+        single = len(obj.objectives) == 1
+        primary = obj.objectives[0].metric
+        maximise = obj.objectives[0].mode == "max"
+        float_metrics, max_fid, front = self._float_metrics, self._max_fid, state.front
+        tell, tell_failed, setdefault = strategy.tell, strategy.tell_failed, cache.setdefault
+        exp_id, record_trial = self.id, self.storage.record_trial
+        # the checkpoint after the latest trial, computed when storage writes it
         ckpt = functools.partial(self._checkpoint, state) if self.storage.persistent else None
-        self.storage.record_trial(self.id, rec, ckpt)
-        if on_trial is not None:
-            on_trial(rec)
+        perf = time.perf_counter
+
+        def record(task: Task, m: Mapping[str, float] | None, cost: Cost | None,
+                   rfid: float | None, info: Mapping[str, Any] | None, started: float,
+                   finished: float, reused: bool, error: str | None) -> None:
+            state.settled = False
+            inflight.pop(task.ticket, None)
+            number, arch, fid = len(trials), task.arch, task.fidelity
+            inc = state.inc
+            if m is None:  # failed
+                rec = TrialRecord(number=number, arch=arch, status="failed", fidelity=fid,
+                                  seed=task.seed, cost=Cost(finished - started, 0.0),
+                                  error=error, started=started, finished=finished,
+                                  cum_simulated_s=state.cum_sim,
+                                  cum_wall_s=state.wall_before + perf() - state.t0)
+                tell_failed(arch, error or "failed")
+            else:
+                assert cost is not None and info is not None
+                # an estimator that says so returns a new dict of Python floats each call,
+                # which the record keeps (a reused answer comes from the record, maybe read
+                # back from JSON: converted)
+                metrics: dict[str, float] = (
+                    m if float_metrics and not reused and type(m) is dict  # type: ignore[assignment]
+                    else {k: float(v) for k, v in m.items()})
+                ev = None
+                if single:
+                    try:
+                        val: float | None = float(m[primary])
+                    except KeyError:
+                        ev = Evaluation(m, cost, rfid, info)
+                        values_of(ev)  # the clear error
+                        raise
+                    values: tuple[float, ...] = (val,)  # type: ignore[assignment]
+                else:
+                    ev = Evaluation(m, cost, rfid, info)
+                    values = values_of(ev)
+                    val = values[0]
+                if constrained:
+                    feasible = feasible_of(ev if ev is not None else Evaluation(m, cost, rfid, info))
+                else:
+                    feasible = True
+                cum = state.cum_sim = state.cum_sim + cost.simulated_s
+                on_front = feasible and (fid is None or max_fid is None or fid >= max_fid)
+                best = on_front and val is not None and (
+                    inc is None or inc.objective is None
+                    or ((val > inc.objective if maximise else val < inc.objective) if single
+                        else better(val, inc.objective)))
+                inc_n: int | None
+                if best:
+                    inc_n, inc_obj, inc_test = number, val, metrics.get("test_acc")
+                elif inc is not None:
+                    inc_n, inc_obj, inc_test = (inc.number, inc.objective,
+                                                inc.metrics.get("test_acc"))
+                else:
+                    inc_n = inc_obj = inc_test = None
+                rec = TrialRecord(number, arch, "complete", metrics, val, fid, task.seed, cost,
+                                  reused, None, started, finished, inc_n, inc_obj, inc_test,
+                                  cum, state.wall_before + perf() - state.t0,
+                                  dict(info) if info else {}, values, feasible, None, None)
+                if best:
+                    state.inc = inc = rec
+                if on_front and front is not None:
+                    front.add(number, values)
+                setdefault((arch.choices, fid), rec)
+                drop = hidden_names(m)  # Evaluation.without_test, inlined
+                public: Mapping[str, float]
+                if drop:
+                    public = copy = dict(m)
+                    for k in drop:
+                        del copy[k]
+                else:  # nothing to hide: a copy all the same when the record keeps m
+                    public = dict(m) if metrics is m else m
+                tell(arch, Evaluation(public, cost, rfid, info))
+            if m is None and inc is not None:
+                rec.incumbent_number = inc.number
+                rec.incumbent_objective = inc.objective
+                rec.incumbent_test = inc.metrics.get("test_acc")
+            if front is not None:
+                rec.front = front.numbers()
+                rec.hypervolume = front.hypervolume()
+            trials.append(rec)
+            state.settled = not state.ready
+            record_trial(exp_id, rec, ckpt)
+            if on_trial is not None:
+                on_trial(rec)
+
+        return record
 
     def _on_front(self, rec: TrialRecord) -> bool:
         """Whether a trial competes for the incumbent and the front: complete, feasible, at

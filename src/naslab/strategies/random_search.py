@@ -39,16 +39,22 @@ class RandomSearch(Strategy):
         self._excluded: list[int] = []  # results told in this pass of archs asked before it
 
     def ask(self, n: int = 1) -> list[Architecture]:
+        sample, rng = self.space.sample, self.rng
+        if not self.dedup:
+            return [sample(rng) for _ in range(n)]
         out = []
+        seen, pending, size = self._seen, self._pending, self._size
         for _ in range(n):
-            arch = self.space.sample(self.rng)
-            if self.dedup:
-                if self._size is not None and len(self._seen) >= self._size:
-                    self._new_pass()  # every arch seen: start a new pass
-                while arch.choices in self._seen:
-                    arch = self.space.sample(self.rng)
-                self._seen.add(arch.choices)
-                self._pending[arch.choices] = self._pending.get(arch.choices, 0) + 1
+            arch = sample(rng)
+            if size is not None and len(seen) >= size:
+                self._new_pass()  # every arch seen: start a new pass
+                seen, pending = self._seen, self._pending
+            c = arch.choices
+            while c in seen:
+                arch = sample(rng)
+                c = arch.choices
+            seen.add(c)
+            pending[c] = pending.get(c, 0) + 1
             out.append(arch)
         return out
 
@@ -65,19 +71,21 @@ class RandomSearch(Strategy):
         self._note_told(arch)
 
     def _note_told(self, arch: Architecture) -> None:
-        if self._told is None:
+        told = self._told
+        if told is None:
             return
         if self.dedup:
             c = arch.choices
             if c not in self._seen:
-                self._excluded.append(self._told)
-            k = self._pending.get(c)
+                self._excluded.append(told)
+            pending = self._pending
+            k = pending.get(c)
             if k is not None:
                 if k > 1:
-                    self._pending[c] = k - 1
+                    pending[c] = k - 1
                 else:
-                    del self._pending[c]
-        self._told += 1
+                    del pending[c]
+        self._told = told + 1
 
     def _state(self) -> dict[str, Any]:
         if not self.dedup:
