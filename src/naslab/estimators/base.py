@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from abc import ABC, abstractmethod
@@ -536,6 +537,8 @@ def as_objectives(x: ObjectiveLike, constraints: Sequence[Constraint | str] = ()
     items and strings with a comparison such as ``"latency_ms<=5"`` become constraints).
     ``constraints``: more constraints, as Constraint values or strings.
     """
+    if isinstance(x, str) and not constraints:  # the common case: "val_acc", parsed once
+        return _objectives_of_text(x)
     from naslab.errors import ConfigError
 
     extra = tuple(c if isinstance(c, Constraint) else Constraint.parse(c) for c in constraints)
@@ -570,3 +573,10 @@ def as_objectives(x: ObjectiveLike, constraints: Sequence[Constraint | str] = ()
             raise ConfigError(f"objective must be a metric name, an Objective or a Constraint, "
                               f"got {it!r}")
     return Objectives(tuple(objs), tuple(cons) + extra)
+
+
+@functools.lru_cache(maxsize=256)
+def _objectives_of_text(text: str) -> Objectives:
+    """``as_objectives(text)`` (Objectives are immutable: one per distinct text is shared;
+    an error is raised again on every call, as lru_cache keeps no exceptions)."""
+    return as_objectives([text])

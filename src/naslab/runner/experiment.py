@@ -277,9 +277,11 @@ def resolve_reference(objectives: Objectives, estimator: Estimator,
 _NO_COST = Cost(0.0, 0.0)
 
 
-def default_experiment_id(config: dict[str, Any]) -> str:
-    """``<strategy>-<benchmark or estimator>-s<seed>-<hash>``, stable for equal configs."""
-    h = hashlib.blake2b(_canon(config).encode(), digest_size=4).hexdigest()
+def default_experiment_id(config: dict[str, Any], canonical: str | None = None) -> str:
+    """``<strategy>-<benchmark or estimator>-s<seed>-<hash>``, stable for equal configs
+    (``canonical``: ``config``'s canonical JSON when the caller has it)."""
+    text = _canon(config) if canonical is None else canonical
+    h = hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
     est = config["estimator"]
     target = est.get("benchmark") or est.get("dataset") or est.get("estimator", "est")
     raw = f"{config['strategy']['strategy']}-{target}-s{config['seed']}-{h}"
@@ -373,7 +375,9 @@ class Experiment:
         self.reuse = bool(reuse)
         if not self.reuse:  # only then in the identity: today's ids are unchanged
             self.config["reuse"] = False
-        self.id = experiment_id or default_experiment_id(self.config)
+        #: the config's canonical JSON (its identity; the result gets a copy read from it)
+        self._config_text = _canon(self.config)
+        self.id = experiment_id or default_experiment_id(self.config, self._config_text)
         self.meta = dict(meta or {})
         self._max_fid = getattr(estimator, "max_fidelity", None)
         #: the estimator returns a new dict of Python floats per evaluation (the record
@@ -851,7 +855,7 @@ class Experiment:
         opt = self.estimator.optimum("test_acc")
         reason = self._test_unavailable()
         return RunResult(self.id, trials, self.objectives, opt, resumed, wall, status, reason,
-                         json.loads(_canon(self.config)), note=note)
+                         json.loads(self._config_text), note=note)
 
 
 def told_history(trials: Sequence[TrialRecord]) -> list[Told]:
