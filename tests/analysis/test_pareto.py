@@ -7,6 +7,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from naslab.analysis.pareto import (
     exact_front,
@@ -159,3 +161,20 @@ def test_bad_objective_lists_name_the_bad_item(text: str, fragment: str) -> None
         parse_metric_modes(text, lambda m: "max")
     assert parse_metric_modes("test_acc, latency_ms@pixel3", lambda m: "min" if "lat" in m else "max") \
         == [("test_acc", "max"), ("latency_ms@pixel3", "min")]
+
+
+@given(hst.lists(hst.tuples(hst.integers(0, 6), hst.integers(0, 6)), max_size=60),
+       hst.sampled_from([("max", "max"), ("max", "min"), ("min", "min")]))
+@settings(max_examples=300, deadline=None)
+def test_the_two_objective_front_update_equals_the_general_one(pts, modes) -> None:  # type: ignore[no-untyped-def]
+    """ParetoFront's O(log n) update for two objectives (bisect on the sorted members) keeps
+    the members the general O(n) update keeps, after every point, repeats and ties included
+    (small integers make both frequent)."""
+    o2 = Objectives((Objective("a", modes[0]), Objective("b", modes[1])), reference=(0.0, 0.0))
+    fast = ParetoFront(o2)
+    slow = ParetoFront(o2)
+    slow._two = False  # the general path
+    for i, p in enumerate(pts):
+        assert fast.add(i, p) == slow.add(i, p)
+        assert fast.numbers() == slow.numbers()
+    assert fast.hypervolume() == slow.hypervolume()

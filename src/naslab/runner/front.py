@@ -3,6 +3,7 @@ hypervolume against a reference point."""
 
 from __future__ import annotations
 
+import bisect
 import math
 import operator
 from collections.abc import Sequence
@@ -29,24 +30,57 @@ class ParetoFront:
         self._signs = objectives.signs()
         self._members: list[tuple[int, tuple[float, ...]]] = []  # (trial number, scores)
         self._hv: float | None = None  # cached hypervolume of the current members
+        # two objectives: the members also sorted by the first score, descending (the
+        # second then ascends strictly), with the negated first scores for bisect
+        self._two = len(self._signs) == 2
+        self._by_first: list[tuple[int, tuple[float, ...]]] = []
+        self._neg_first: list[float] = []
+        self._numbers: list[int] | None = []  # numbers() while the front is unchanged
 
     def add(self, number: int, values: Sequence[float]) -> bool:
         """Offer trial ``number`` with raw objective ``values``; True when it joined the front."""
         s = tuple(sign * float(v) for sign, v in zip(self._signs, values))
         if len(s) != len(self._signs) or not all(math.isfinite(x) for x in s):
             return False
+        if self._two:
+            return self._add_two(number, s)
         ge = operator.ge
         for _, q in self._members:
             if all(map(ge, q, s)):
                 return False
         self._members = [(n, q) for n, q in self._members if not all(map(ge, s, q))]
         self._members.append((number, s))
-        self._hv = None
+        self._hv = self._numbers = None
+        return True
+
+    def _add_two(self, number: int, s: tuple[float, ...]) -> bool:
+        """:meth:`add` for two objectives in O(log front) comparisons: along the members
+        sorted by the first score (descending) the second ascends, so the members at least as
+        good in the first are a prefix, the best of them in the second its last, and the
+        members ``s`` dominates one run."""
+        a, b = s
+        neg, by = self._neg_first, self._by_first
+        hi = bisect.bisect_right(neg, -a)  # members with first score >= a
+        if hi and by[hi - 1][1][1] >= b:
+            return False  # a member at least as good in both
+        lo = bisect.bisect_left(neg, -a)  # members with first score > a
+        j = hi
+        while j < len(by) and by[j][1][1] <= b:  # first score <= a, second <= b: dominated
+            j += 1
+        if j > lo:
+            gone = {n for n, _ in by[lo:j]}
+            self._members = [m for m in self._members if m[0] not in gone]
+        by[lo:j] = [(number, s)]
+        neg[lo:j] = [-a]
+        self._members.append((number, s))
+        self._hv = self._numbers = None
         return True
 
     def numbers(self) -> list[int]:
         """Trial numbers of the front, in trial order."""
-        return [n for n, _ in self._members]
+        if self._numbers is None:
+            self._numbers = [n for n, _ in self._members]
+        return list(self._numbers)
 
     def hypervolume(self) -> float | None:
         """Hypervolume of the front against ``objectives.reference`` (None without one)."""
