@@ -126,3 +126,19 @@ def test_the_seed_deriver_gives_derive_seed(seed: int, ns: list[int], chunk: int
     d = seed_deriver(seed, chunk=chunk)
     assert [d(n) for n in ns] == [derive_seed(seed, n) for n in ns]
     assert [d(n) for n in range(2100)] == [derive_seed(seed, n) for n in range(2100)]
+
+
+@given(hst.none() | hst.lists(hst.floats() | hst.integers(-5, 5), min_size=1, max_size=3)
+       .map(tuple))
+@settings(max_examples=300, deadline=None)
+@example((-0.0,))
+@example((float("nan"),))
+@example((1e308 * 10,))
+def test_the_row_number_shortcuts_write_what_the_general_path_writes(vec) -> None:  # type: ignore[no-untyped-def]
+    from naslab.runner.storage.base import dumps, finite_or_none
+    from naslab.runner.storage.sqlite import _real, _vector_json
+
+    want = None if vec is None else dumps([finite_or_none(x) for x in vec])
+    assert _vector_json(vec) == want
+    for x in vec or (None,):
+        assert _real(x) == finite_or_none(x) and type(_real(x)) is type(finite_or_none(x))

@@ -154,17 +154,26 @@ COMMIT_WINDOW_S = 0.1
 _ARCH_TEXT: dict[Architecture, tuple[str, str]] = {}
 
 
-class _OneNumber(dict[float, str]):
-    """The JSON of a one-element objective vector (``[93.5]``), remembered per value."""
-
-    def __missing__(self, x: float) -> str:
-        if len(self) > 100_000:
-            self.clear()
-        v = self[x] = dumps([finite_or_none(x)])
-        return v
+def _real(x: float | None) -> float | None:
+    """``finite_or_none(x)``, a finite float answered without the call's checks (a REAL
+    column of every trial row)."""
+    if type(x) is float and x - x == 0.0:
+        return x
+    return finite_or_none(x)
 
 
-_ONE_NUMBER = _OneNumber()
+def _vector_json(vec: tuple[float, ...] | None) -> str | None:
+    """``dumps([finite_or_none(x) for x in vec])`` (None for None): a one-element vector of a
+    finite float (``[93.5]``, every single-objective trial) written directly."""
+    if vec is None:
+        return None
+    if len(vec) == 1:
+        x = vec[0]
+        if type(x) is float and x - x == 0.0:
+            return f"[{x!r}]"
+    return dumps([finite_or_none(x) for x in vec])
+
+
 _INT_ONLY = {int}
 #: metric names that are their own JSON string (checked once each)
 _PLAIN_NAMES: set[str] = set()
@@ -654,18 +663,14 @@ class SQLiteStorage(Storage):
             arch_text = _ARCH_TEXT[t.arch] = (str(t.arch), (
                 "[" + ",".join(map(str, ch)) + "]" if set(map(type, ch)) == _INT_ONLY
                 else dumps(t.arch.to_json()["choices"])))
-        vec = t.objectives
-        objs = None if vec is None else (
-            _ONE_NUMBER[vec[0]] if len(vec) == 1 and vec[0] else
-            dumps([finite_or_none(x) for x in vec]))
         return (exp_id, t.number, t.arch.space, arch_text[0], arch_text[1],
-                t.status, _metrics_json(t.metrics), finite_or_none(t.objective),
-                finite_or_none(t.fidelity), t.seed, t.cost.wall_s, t.cost.simulated_s,
+                t.status, _metrics_json(t.metrics), _real(t.objective),
+                _real(t.fidelity), t.seed, t.cost.wall_s, t.cost.simulated_s,
                 int(t.reused), t.error, t.started, t.finished, t.incumbent_number,
-                finite_or_none(t.incumbent_objective), finite_or_none(t.incumbent_test),
-                t.cum_simulated_s, t.cum_wall_s, dumps(t.info) if t.info else None, objs,
-                None if t.feasible is None else int(t.feasible),
-                None if t.front is None else dumps(t.front), finite_or_none(t.hypervolume))
+                _real(t.incumbent_objective), _real(t.incumbent_test),
+                t.cum_simulated_s, t.cum_wall_s, dumps(t.info) if t.info else None,
+                _vector_json(t.objectives), None if t.feasible is None else int(t.feasible),
+                None if t.front is None else dumps(t.front), _real(t.hypervolume))
 
     def record_trials(self, exp_id: str, trials: list[TrialRecord],
                       checkpoint: dict[str, Any] | None = None) -> None:
