@@ -46,6 +46,9 @@ def test_survival_equals_pymoos_rank_and_crowding() -> None:
         got, ranks, crowd = rank_and_crowding(F, cv, keep, np.random.default_rng(7))
         assert got == [int(i) for i in want]
         assert ranks == [pop[i].get("rank") for i in got]
+        if cv is None:  # the crowding distances pymoo assigned the survivors, too
+            assert crowd == [pytest.approx(float(pop[i].get("crowding")), nan_ok=True)
+                             for i in got]
 
 
 def test_crossover_keeps_shared_decisions_and_mixes_the_others() -> None:

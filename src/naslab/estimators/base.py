@@ -475,7 +475,11 @@ class Objectives:
 
     def signs(self) -> tuple[float, ...]:
         """+1 for maximised objectives, -1 for minimised (score = sign x value)."""
-        return tuple(1.0 if o.mode == "max" else -1.0 for o in self.objectives)
+        s = self.__dict__.get("_signs")  # made once (a multi-objective strategy asks per tell)
+        if s is None:
+            s = tuple(1.0 if o.mode == "max" else -1.0 for o in self.objectives)
+            object.__setattr__(self, "_signs", s)
+        return s  # type: ignore[no-any-return]
 
     def dominates(self, a: Sequence[float], b: Sequence[float]) -> bool:
         """Whether raw vector ``a`` Pareto-dominates ``b`` (no worse anywhere, better somewhere)."""

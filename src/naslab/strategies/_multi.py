@@ -141,7 +141,7 @@ def rank_and_crowding(F: np.ndarray, cv: np.ndarray | None, n_survive: int,
     rows by violation. Equal to ``pymoo.operators.survival.rank_and_crowding.RankAndCrowding``
     given the same generator state (tested). Returns the surviving row indices and each one's
     rank and crowding distance (None for infeasible survivors)."""
-    from pymoo.operators.survival.rank_and_crowding.metrics import get_crowding_function
+    from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
     from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
     from pymoo.util.randomized_argsort import randomized_argsort
 
@@ -158,17 +158,17 @@ def rank_and_crowding(F: np.ndarray, cv: np.ndarray | None, n_survive: int,
     if feas.size:
         want = min(feas.size, n_survive)
         Ff = F[feas]
-        crowding = get_crowding_function("cd")
         for k, front in enumerate(NonDominatedSorting().do(Ff, n_stop_if_ranked=want)):
             front = np.asarray(front, dtype=np.int64)
             order = np.arange(front.size)
+            # pymoo's "cd" crowding (get_crowding_function("cd")) is calc_crowding_distance
+            # behind a wrapper that answers inf for fronts of 1 or 2 points: called directly
+            d = (np.full(front.size, np.inf) if front.size <= 2
+                 else calc_crowding_distance(Ff[front, :]))
             if len(out) + front.size > want:
                 n_remove = len(out) + front.size - want
-                d = crowding.do(Ff[front, :], n_remove=n_remove)
                 order = randomized_argsort(d, order="descending", method="numpy",
                                            random_state=rng)[:-n_remove]
-            else:
-                d = crowding.do(Ff[front, :], n_remove=0)
             for j in order:
                 out.append(int(feas[front[j]]))
                 ranks.append(k)
