@@ -337,6 +337,7 @@ def test_the_serial_fast_path_records_what_the_generic_loop_records(
         assert any(t.status == "failed" for t in fast.trials)
     if case == "subclass":
         assert all(t.metrics["val_acc"] > 100.0 for t in fast.trials)
+        assert not est.float_metrics  # an override's dicts are converted, as any estimator's
     if case == "multiobjective-constrained":
         assert fast.trials[-1].front and any(t.feasible is False for t in fast.trials)
     if case in ("nb201", "min-objective"):  # answers from the run's record take it too

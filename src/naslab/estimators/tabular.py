@@ -91,9 +91,11 @@ class TabularEstimator(Estimator):
 
     @property
     def float_metrics(self) -> bool:  # type: ignore[override]
-        """True when the benchmark's ``evaluate`` promises a new dict of Python floats (and
-        no fixed search fidelity adds ``query`` results to it)."""
-        return self.fidelity is None and getattr(self.bench, "float_metrics", False) is True
+        """True when the benchmark's ``evaluate`` promises a new dict of Python floats, no
+        fixed search fidelity adds ``query`` results to it, and ``evaluate`` is this class's
+        (an override may answer otherwise)."""
+        return (self.fidelity is None and getattr(self.bench, "float_metrics", False) is True
+                and type(self).evaluate is _OWN_EVALUATE and "evaluate" not in self.__dict__)
 
     def check_space(self, space: SearchSpace) -> None:
         if space.name != self.bench.space_name:
