@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import time
 import shutil
 import sqlite3
 import subprocess
@@ -202,6 +203,43 @@ def test_second_live_process_is_told_the_experiment_is_busy(tmp_path: Path) -> N
     c.close()
     assert s.open_experiment("e", {"a": 1}, {}) is False  # taken over
     s.close()
+
+
+def test_the_lease_of_a_killed_run_not_yet_reaped_is_taken_over(tmp_path: Path) -> None:
+    """kill -9, then the same command at once: the killed process may still be a zombie (its
+    parent has not reaped it; in a container whose init never reaps, for good). Its lease is
+    a dead process's: taken over, not 'being run by another process'."""
+    import signal
+    import subprocess
+    import sys
+
+    db = tmp_path / "z.db"
+    s = SQLiteStorage(db)
+    s.open_experiment("e", {"a": 1}, {})
+    s.close()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        os.kill(child.pid, signal.SIGKILL)
+        for _ in range(200):  # until the kernel has made it a zombie (no wait(): not reaped)
+            with open(f"/proc/{child.pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the killed child did not become a zombie")
+        from naslab.runner.storage.sqlite import _process_start
+
+        holder = {"pid": child.pid, "host": os.uname().nodename,
+                  "start": _process_start(child.pid), "since": 0}
+        c = sqlite3.connect(db)
+        c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", ("lease:e", json.dumps(holder)))
+        c.commit()
+        c.close()
+        s = SQLiteStorage(db)
+        assert s.open_experiment("e", {"a": 1}, {}) is False  # taken over
+        s.close()
+    finally:
+        child.wait()
 
 
 def test_damaged_error_is_a_storage_error(tmp_path: Path) -> None:

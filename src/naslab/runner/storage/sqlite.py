@@ -1005,6 +1005,16 @@ def _process_start(pid: int) -> str | None:
         return None
 
 
+def _process_exited(pid: int) -> bool:
+    """Whether ``pid`` is a zombie (Linux: /proc state ``Z``): killed or ended, not yet reaped
+    by its parent (in a container whose init does not reap, it may stay so a long time)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
 def _my_lease() -> dict[str, Any]:
     pid = os.getpid()
     return {"pid": pid, "host": socket.gethostname(), "start": _process_start(pid),
@@ -1031,5 +1041,7 @@ def _lease_alive(holder: dict[str, Any], updated: float | None) -> bool:
         pass  # alive, another user's
     except OSError:
         return False
+    if _process_exited(pid):
+        return False  # a killed run whose parent has not reaped it yet
     start = holder.get("start")
     return start is None or _process_start(pid) in (None, start)
