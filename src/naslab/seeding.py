@@ -35,14 +35,9 @@ def seed_deriver(*prefix: int, chunk: int = 256) -> Callable[[int], int]:
         z0 ^= z0 >> 31
     window: list[Any] = [0, []]  # [first n of the table, the table]: filled below
 
-    def scalar(n: int) -> int:
-        z = (z0 ^ (n & _MASK64)) * 0xBF58476D1CE4E5B9 & _MASK64
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EB & _MASK64
-        return (z ^ (z >> 31)) & 0x7FFFFFFF
-
     def refill(n: int) -> int:
         if not 0 <= n <= _MASK64 - chunk:
-            return scalar(n)
+            return derive_seed(*prefix, n)
         import numpy as np
 
         z = np.arange(n, n + chunk, dtype=np.uint64)

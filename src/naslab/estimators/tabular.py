@@ -95,7 +95,11 @@ class TabularEstimator(Estimator):
         fixed search fidelity adds ``query`` results to it, and ``evaluate`` is this class's
         (an override may answer otherwise)."""
         return (self.fidelity is None and getattr(self.bench, "float_metrics", False) is True
-                and type(self).evaluate is _OWN_EVALUATE and "evaluate" not in self.__dict__)
+                and self._own_evaluate())
+
+    def _own_evaluate(self) -> bool:
+        """Whether ``evaluate`` is this class's (not a subclass's override or a patch)."""
+        return type(self).evaluate is _OWN_EVALUATE and "evaluate" not in self.__dict__
 
     def check_space(self, space: SearchSpace) -> None:
         if space.name != self.bench.space_name:
@@ -123,8 +127,7 @@ class TabularEstimator(Estimator):
         """The fast :meth:`evaluate_parts` (no Evaluation built) unless a fixed search fidelity
         applies or ``evaluate`` was overridden (a subclass, a patched method): then the
         generic one, so that the override is what answers."""
-        if (self.fidelity is not None or type(self).evaluate is not _OWN_EVALUATE
-                or "evaluate" in self.__dict__):
+        if self.fidelity is not None or not self._own_evaluate():
             return self.evaluate_parts
         bench_evaluate, devices, max_fid, perf = (self.bench.evaluate, self.devices,
                                                   self.max_fidelity, time.perf_counter)

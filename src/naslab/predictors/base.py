@@ -46,12 +46,7 @@ class Predictor(ABC):
     def fit(self, archs: Sequence[Architecture], y: Sequence[float] | np.ndarray) -> Predictor:
         """Learn from architectures ``archs`` and their targets ``y`` (e.g. validation accuracy)."""
         archs = _check_archs(archs, "archs")
-        yy = np.asarray(y, dtype=np.float64)
-        if yy.ndim != 1 or len(yy) != len(archs):
-            raise ConfigError(f"y must be a vector with one target per architecture ({len(archs)}), "
-                              f"got shape {yy.shape}")
-        if not np.isfinite(yy).all():
-            raise ConfigError("y must be finite (no NaN or inf)")
+        yy = _check_targets(y, len(archs))
         if len(archs) < 2:
             raise ConfigError(f"a predictor needs at least 2 training architectures, got {len(archs)}")
         self.space_: SearchSpace = get_space(archs[0].space)
@@ -84,12 +79,7 @@ class Predictor(ABC):
             raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(archs, y) "
                                  f"before update")
         archs = _check_archs(archs, "archs")
-        yy = np.asarray(y, dtype=np.float64)
-        if yy.ndim != 1 or len(yy) != len(archs):
-            raise ConfigError(f"y must be a vector with one target per architecture ({len(archs)}), "
-                              f"got shape {yy.shape}")
-        if not np.isfinite(yy).all():
-            raise ConfigError("y must be finite (no NaN or inf)")
+        yy = _check_targets(y, len(archs))
         if len(archs) < self.n_train_:
             raise ConfigError(f"update needs the {self.n_train_} architectures the predictor was "
                               f"trained on followed by the new ones, got {len(archs)} in all")
@@ -173,6 +163,17 @@ class Predictor(ABC):
                 raise ConfigError(f"predictor was fitted on space {self.space_.name!r}, got an "
                                   f"architecture of space {a.space!r}")
         return archs
+
+
+def _check_targets(y: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
+    """``y`` as a finite float vector of one target per architecture (``n``)."""
+    yy = np.asarray(y, dtype=np.float64)
+    if yy.ndim != 1 or len(yy) != n:
+        raise ConfigError(f"y must be a vector with one target per architecture ({n}), "
+                          f"got shape {yy.shape}")
+    if not np.isfinite(yy).all():
+        raise ConfigError("y must be finite (no NaN or inf)")
+    return yy
 
 
 def _check_archs(archs: Any, what: str, allow_empty: bool = False) -> list[Architecture]:

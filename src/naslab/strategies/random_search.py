@@ -65,21 +65,7 @@ class RandomSearch(Strategy):
         self._pass_start = self._told if self._told is not None else 0
 
     def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
-        told = self._told  # _note_told, inlined (once per trial)
-        if told is None:
-            return
-        if self.dedup:
-            c = arch.choices
-            if c not in self._seen:
-                self._excluded.append(told)
-            pending = self._pending
-            k = pending.get(c)
-            if k is not None:
-                if k > 1:
-                    pending[c] = k - 1
-                else:
-                    del pending[c]
-        self._told = told + 1
+        self._note_told(arch)
 
     def tell_failed(self, arch: Architecture, error: str) -> None:
         self._note_told(arch)

@@ -995,24 +995,26 @@ class SQLiteStorage(Storage):
 # ------------------------------------------------------------------------------------------
 # leases
 
+def _proc_stat(pid: int, field: int) -> str | None:
+    """Field ``field`` of ``/proc/<pid>/stat`` after the command name (0: state, 19: start
+    time); None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[field]
+    except (OSError, IndexError):
+        return None
+
+
 def _process_start(pid: int) -> str | None:
     """A token of when process ``pid`` started (Linux: /proc start time), to tell a live
     holder from a new process that reused its pid; None where unknown."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    return _proc_stat(pid, 19)
 
 
 def _process_exited(pid: int) -> bool:
     """Whether ``pid`` is a zombie (Linux: /proc state ``Z``): killed or ended, not yet reaped
     by its parent (in a container whose init does not reap, it may stay so a long time)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except (OSError, IndexError):
-        return False
+    return _proc_stat(pid, 0) in ("Z", "X")
 
 
 def _my_lease() -> dict[str, Any]:
