@@ -163,3 +163,32 @@ def test_kill_9_then_rerun_loses_nothing_and_equals_an_uninterrupted_run(data_di
     want = [(str(t.arch), t.metrics["val_acc"], t.reused, t.incumbent_number) for t in ref.trials]
     assert got == want
     assert resumed["test_acc"] == ref.test_acc and resumed["best_arch"] == str(ref.best_arch)
+
+
+@pytest.mark.parametrize("argv", [["search", "--help"], ["search", "--budget", "x"],
+                                  ["search", "--no-such-option"], ["latency", "--help"],
+                                  ["latency", "bogus"], ["list", "--help"]])
+def test_a_command_line_runs_through_a_group_of_its_command_alone(argv: list[str]) -> None:
+    """The one-command group ``main`` builds for ``naslab CMD ...`` (instead of every
+    command's options) prints the same help, usage errors and exit status as the whole app."""
+    from click.testing import CliRunner
+    from typer.main import get_command
+
+    from naslab.cli.main import _app_for, _load_command_modules, app
+
+    _load_command_modules()
+    one = _app_for(argv)
+    assert one is not app and len(one.commands) == 1  # type: ignore[attr-defined]
+    runner = CliRunner()
+    a = runner.invoke(get_command(app), argv, prog_name="naslab")
+    b = runner.invoke(one, argv, prog_name="naslab")
+    assert (a.exit_code, a.output) == (b.exit_code, b.output)
+    assert a.exit_code in (0, 2) and a.output
+
+
+def test_the_whole_app_answers_no_command_and_unknown_ones() -> None:
+    from naslab.cli.main import _app_for, _load_command_modules, app
+
+    _load_command_modules()
+    for argv in ([], ["--help"], ["serch"], ["-h"]):
+        assert _app_for(argv) is app

@@ -142,3 +142,45 @@ def test_the_row_number_shortcuts_write_what_the_general_path_writes(vec) -> Non
     assert _vector_json(vec) == want
     for x in vec or (None,):
         assert _real(x) == finite_or_none(x) and type(_real(x)) is type(finite_or_none(x))
+
+
+@given(extras=hst.lists(hst.tuples(hst.none() | hst.floats(1, 200),  # fidelity
+                            hst.none() | hst.text(max_size=8),  # error
+                            hst.sampled_from([{}, {"protocol": "p", "k": [1, 2]}]),  # info
+                            hst.none() | hst.lists(hst.integers(0, 9), max_size=3),  # front
+                            hst.none() | hst.floats(0, 1)),  # hypervolume
+                 min_size=1, max_size=12),
+       grouped=hst.booleans())
+@settings(max_examples=40, deadline=None)
+def test_lean_and_full_rows_read_back_as_written(extras: list, grouped: bool, tmp_path_factory) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """A trial whose fidelity, error, info, front and hypervolume are all empty goes through
+    the shorter INSERT; any mix of such and other trials, one at a time or grouped in one
+    commit, reads back equal to what was recorded, the left-out columns NULL."""
+    from naslab.estimators.base import Cost
+    from naslab.runner.records import TrialRecord
+    from naslab.runner.storage.sqlite import SQLiteStorage
+    from naslab.spaces.base import Architecture
+
+    st = SQLiteStorage(tmp_path_factory.mktemp("lean") / "s.db")
+    st.open_experiment("e", {"x": 1}, {})
+    recs = [TrialRecord(number=i, arch=Architecture("nb201", (i % 5, 0, 1, 2, 3, 4)),
+                        status="complete", metrics={"val_acc": 50.0 + i, "test_acc": 49.5},
+                        objective=50.0 + i, fidelity=fid, seed=i, cost=Cost(0.5, 10.0),
+                        error=err, started=1.0, finished=2.0, incumbent_number=i,
+                        incumbent_objective=50.0 + i, incumbent_test=49.5,
+                        cum_simulated_s=10.0 * (i + 1), cum_wall_s=0.5 * (i + 1), info=info,
+                        objectives=(50.0 + i,), feasible=True, front=front, hypervolume=hv)
+            for i, (fid, err, info, front, hv) in enumerate(extras)]
+    if grouped:
+        st.record_trials("e", recs)
+    else:
+        for r in recs:
+            st.record_trial("e", r)
+    assert st.trials("e") == recs
+    raw = st._conn.execute("SELECT fidelity, error, info, front, hypervolume FROM trials "
+                           "WHERE experiment_id='e' ORDER BY number").fetchall()
+    for r, row in zip(recs, raw):
+        assert (row[0] is None) == (r.fidelity is None) and (row[1] is None) == (r.error is None)
+        assert (row[2] is None) == (not r.info) and (row[3] is None) == (r.front is None)
+        assert (row[4] is None) == (r.hypervolume is None)
+    st.close()
