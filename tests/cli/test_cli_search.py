@@ -192,3 +192,20 @@ def test_the_whole_app_answers_no_command_and_unknown_ones() -> None:
     _load_command_modules()
     for argv in ([], ["--help"], ["serch"], ["-h"]):
         assert _app_for(argv) is app
+
+
+def test_the_standalone_commands_are_this_modules_and_need_no_cmd_module() -> None:
+    """``search``, ``query`` and ``runs`` run without the ``cmd_*`` modules: they are
+    defined in ``naslab.cli.main`` and read nothing those modules register."""
+    import inspect
+
+    import naslab.cli.main as m
+
+    names = {(c.name or c.callback.__name__) for c in m.app.registered_commands
+             if c.callback is not None and c.callback.__module__ == m.__name__}
+    assert m._STANDALONE <= names
+    for name in m._STANDALONE:
+        fn = next(c.callback for c in m.app.registered_commands
+                  if (c.name or c.callback.__name__) == name)  # type: ignore[union-attr]
+        src = inspect.getsource(fn)  # type: ignore[arg-type]
+        assert "SHOW_BY_KIND" not in src and "cmd_" not in src

@@ -592,14 +592,24 @@ def main(argv: list[str] | None = None) -> None:
     """
     import warnings
 
-    _load_command_modules()
+    words = sys.argv[1:] if argv is None else argv
+    # a command of this module that needs nothing the cmd_* modules add (``show`` does: their
+    # per-kind views) runs without importing them
+    one = _app_for(words) if words[:1] and words[0] in _STANDALONE else app
+    if one is app:
+        _load_command_modules()
+        one = _app_for(words)
     with warnings.catch_warnings():
         _print_notices()
         try:
-            _app_for(sys.argv[1:] if argv is None else argv)(args=argv, prog_name="naslab")
+            one(args=argv, prog_name="naslab")
         except NaslabError as exc:
             sys.stderr.write(f"error: {exc}\n")
             raise SystemExit(2) from None
+
+
+#: commands of this module that use nothing the ``cmd_*`` modules register
+_STANDALONE = frozenset({"search", "query", "runs"})
 
 
 def _app_for(argv: list[str]) -> Any:
