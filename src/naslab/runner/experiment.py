@@ -22,6 +22,7 @@ from naslab.estimators.base import (
     ObjectiveLike,
     Objectives,
     as_objectives,
+    _TEST_NAMES,
     hidden_names,
 )
 from naslab.runner.executors import Executor, SerialExecutor, Task, TaskResult
@@ -738,6 +739,7 @@ class Experiment:
         primary = obj.objectives[0].metric
         maximise = obj.objectives[0].mode == "max"
         float_metrics, max_fid, front = self._float_metrics, self._max_fid, state.front
+        test_names = _TEST_NAMES.get  # hidden_names' cache, looked up here
         tell, tell_failed, setdefault = strategy.tell, strategy.tell_failed, cache.setdefault
         exp_id, record_trial = self.id, self.storage.record_trial
         # the checkpoint after the latest trial, computed when storage writes it
@@ -806,7 +808,9 @@ class Experiment:
                 if on_front and front is not None:
                     front.add(number, values)
                 setdefault((arch.choices, fid), rec)
-                drop = hidden_names(m)  # Evaluation.without_test, inlined
+                drop = test_names(tuple(m))  # Evaluation.without_test, inlined
+                if drop is None:
+                    drop = hidden_names(m)
                 public: Mapping[str, float]
                 if drop:
                     public = copy = dict(m)

@@ -64,28 +64,28 @@ class RandomSearch(Strategy):
         self._excluded = []
         self._pass_start = self._told if self._told is not None else 0
 
-    def tell(self, arch: Architecture, evaluation: Evaluation) -> None:
-        self._note_told(arch)
-
-    def tell_failed(self, arch: Architecture, error: str) -> None:
-        self._note_told(arch)
-
-    def _note_told(self, arch: Architecture) -> None:
+    def tell(self, arch: Architecture, evaluation: Evaluation | None = None) -> None:
+        """Count the result (random search ignores its metrics): what checkpoints rebuild the
+        seen set from. The body of ``tell_failed`` too (the per-trial hot path of every
+        random search: one call)."""
         told = self._told
         if told is None:
             return
+        self._told = told + 1
         if self.dedup:
             c = arch.choices
-            if c not in self._seen:
-                self._excluded.append(told)
             pending = self._pending
             k = pending.get(c)
-            if k is not None:
-                if k > 1:
-                    pending[c] = k - 1
-                else:
-                    del pending[c]
-        self._told = told + 1
+            if k is None:  # not asked in this pass: an arch asked before it began?
+                if c not in self._seen:
+                    self._excluded.append(told)
+            elif k > 1:  # (what is pending was asked in this pass: it is in the seen set)
+                pending[c] = k - 1
+            else:
+                del pending[c]
+
+    def tell_failed(self, arch: Architecture, error: str) -> None:
+        RandomSearch.tell(self, arch)
 
     def _state(self) -> dict[str, Any]:
         if not self.dedup:
