@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as hst
@@ -112,18 +113,19 @@ def test_an_interrupt_mid_evaluation_keeps_every_trial_and_resumes_exactly(
 @settings(max_examples=300, deadline=None)
 @example({"val_acc": 1e-05, "big": 1e16, "neg": -0.0, "tiny": 5e-324, "max": 1.7976931348623157e308})
 @example({"é\u2028": 1.5, "\"q\"": 2.5})
+@example({"np": np.float64(0.1), "npi": np.int64(3), "ok": 1.0})
 def test_the_metrics_json_shortcut_writes_what_the_encoder_writes(m: dict) -> None:  # type: ignore[type-arg]
-    """The same values (every float bit for bit, -0.0 included, keys escaped), and the
-    encoder's own text where it falls back to it (non-finite, non-float values)."""
+    """The same keys and values (every float bit for bit, -0.0 included; ints stay ints), and
+    the encoder's own text for non-finite values."""
     from naslab.runner.storage.base import dumps, finite_or_none
     from naslab.runner.storage.sqlite import _metrics_json, _vector_json
 
     text, ref = _metrics_json(m), dumps(m)
     got, want = json.loads(text), json.loads(ref)
-    assert list(got) == list(want) and [repr(v) for v in got.values()] == \
-        [repr(v) for v in want.values()]
-    if not all(type(v) is float and math.isfinite(v) for v in m.values()):
-        assert text == ref
+    assert list(got) == list(want)
+    assert [(type(v), repr(v)) for v in got.values()] == [(type(v), repr(v)) for v in want.values()]
+    if not all(math.isfinite(v) for v in m.values()):
+        assert text == ref  # NaN / Infinity: the encoder's own text, not orjson's null
     vec = tuple(m.values())
     if vec:
         assert [repr(v) for v in json.loads(_vector_json(vec))] == \
