@@ -234,3 +234,39 @@ def test_guided_dedup_exact_allows_isomorphs_but_never_repeats(name: str) -> Non
     assert len(set(traj)) == len(traj)
     classes = {SP.canonical(Architecture(SP.name, tuple(c))).choices for c in traj}
     assert len(classes) < len(traj)  # isomorphic pairs: the predictor scores them alike
+
+
+def test_rs_dedup_passes_over_a_finite_space_and_resumes_mid_pass() -> None:
+    """On a 12-arch space every 12 consecutive proposals are the whole space (sampling
+    without replacement, pass after pass, results told or not yet), and a strategy restored
+    from a checkpoint taken mid-pass proposes what the uninterrupted one does."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from toy_spaces import ToyGrid, registered
+
+    with registered(ToyGrid):
+        space = ToyGrid()
+        n = len(space)
+
+        def fresh() -> Any:
+            s = registry.create("strategy", "rs")
+            s.setup(space, Objective("val_acc"), seed=3)
+            return s
+
+        a = fresh()
+        first = []  # the first pass and 6 proposals of the second, every third one failed
+        for i in range(n + 6):
+            (arch,) = a.ask(1)
+            first.append(arch)
+            if i % 3 == 0:
+                a.tell_failed(arch, "x")
+        snap = a.state_dict()
+        rest = [a.ask(1)[0] for _ in range(2 * n - 6)]  # the second pass's end, a third pass
+        passes = [first[:n], first[n:] + rest[:n - 6], rest[n - 6:]]
+        for p in passes:
+            assert len({x.choices for x in p}) == n
+        b = fresh()
+        b.load_state_dict(snap)
+        assert [b.ask(1)[0] for _ in range(2 * n - 6)] == rest

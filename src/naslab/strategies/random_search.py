@@ -42,21 +42,23 @@ class RandomSearch(Strategy):
         sample, rng = self.space.sample, self.rng
         if not self.dedup:
             return [sample(rng) for _ in range(n)]
-        out = []
-        seen, pending, size = self._seen, self._pending, self._size
-        for _ in range(n):
+        return [self._draw(sample, rng) for _ in range(n)] if n != 1 else [self._draw(sample, rng)]
+
+    def _draw(self, sample: Any, rng: Any) -> Architecture:
+        """One architecture not asked in this pass (a new pass once every one was)."""
+        seen, size = self._seen, self._size
+        arch = sample(rng)
+        if size is not None and len(seen) >= size:
+            self._new_pass()  # every arch seen: start a new pass
+            seen = self._seen
+        c = arch.choices
+        while c in seen:
             arch = sample(rng)
-            if size is not None and len(seen) >= size:
-                self._new_pass()  # every arch seen: start a new pass
-                seen, pending = self._seen, self._pending
             c = arch.choices
-            while c in seen:
-                arch = sample(rng)
-                c = arch.choices
-            seen.add(c)
-            pending[c] = pending.get(c, 0) + 1
-            out.append(arch)
-        return out
+        seen.add(c)
+        pending = self._pending
+        pending[c] = pending.get(c, 0) + 1
+        return arch
 
     def _new_pass(self) -> None:
         self._seen.clear()
