@@ -14,6 +14,7 @@ from typing import Any
 
 from naslab.errors import ConfigError, NaslabError, StorageError, check_int, limit, limit_note
 from naslab.estimators.base import (
+    _TEST_NAMES,
     Constraint,
     Cost,
     Estimator,
@@ -22,7 +23,6 @@ from naslab.estimators.base import (
     ObjectiveLike,
     Objectives,
     as_objectives,
-    _TEST_NAMES,
     hidden_names,
 )
 from naslab.runner.executors import Executor, SerialExecutor, Task, TaskResult

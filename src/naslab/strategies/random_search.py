@@ -42,7 +42,9 @@ class RandomSearch(Strategy):
         sample, rng = self.space.sample, self.rng
         if not self.dedup:
             return [sample(rng) for _ in range(n)]
-        return [self._draw(sample, rng) for _ in range(n)] if n != 1 else [self._draw(sample, rng)]
+        if n == 1:  # what the serial runner asks for, trial after trial
+            return [self._draw(sample, rng)]
+        return [self._draw(sample, rng) for _ in range(n)]
 
     def _draw(self, sample: Any, rng: Any) -> Architecture:
         """One architecture not asked in this pass (a new pass once every one was)."""

@@ -164,10 +164,10 @@ COMMIT_WINDOW_S = 0.1
 #: the rest of a tabular trial; keyed on the tuple, whose hash and == are C code, not on the
 #: Architecture, whose dataclass hash and == are Python)
 _ARCH_TEXT: dict[tuple[Any, ...], tuple[str, str, str]] = {}
-
-
 #: per space name: its ``format`` (what ``str(arch)`` calls, without the registry look-up)
 _FORMAT: dict[str, Callable[[Architecture], str]] = {}
+
+
 def _arch_text(arch: Architecture) -> tuple[str, str, str]:
     """``(space, str(arch), JSON of its choices)``, remembered in ``_ARCH_TEXT``."""
     if len(_ARCH_TEXT) >= 200_000:
