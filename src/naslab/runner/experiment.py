@@ -14,7 +14,6 @@ from typing import Any
 
 from naslab.errors import ConfigError, NaslabError, StorageError, check_int, limit, limit_note
 from naslab.estimators.base import (
-    _TEST_NAMES,
     Constraint,
     Cost,
     Estimator,
@@ -739,7 +738,6 @@ class Experiment:
         primary = obj.objectives[0].metric
         maximise = obj.objectives[0].mode == "max"
         float_metrics, max_fid, front = self._float_metrics, self._max_fid, state.front
-        test_names = _TEST_NAMES.get  # hidden_names' cache, looked up here
         tell, tell_failed, setdefault = strategy.tell, strategy.tell_failed, cache.setdefault
         exp_id, record_trial = self.id, self.storage.record_trial
         # the checkpoint after the latest trial, computed when storage writes it
@@ -808,9 +806,7 @@ class Experiment:
                 if on_front and front is not None:
                     front.add(number, values)
                 setdefault((arch.choices, fid), rec)
-                drop = test_names(tuple(m))  # Evaluation.without_test, inlined
-                if drop is None:
-                    drop = hidden_names(m)
+                drop = hidden_names(m)  # Evaluation.without_test, inlined
                 public: Mapping[str, float]
                 if drop:
                     public = copy = dict(m)

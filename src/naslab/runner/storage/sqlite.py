@@ -178,14 +178,21 @@ def _arch_text(arch: Architecture) -> tuple[str, str, str]:
 
         fmt = _FORMAT[arch.space] = get_space(arch.space).format
     ch = arch.choices
-    try:  # ints, strings, floats, nested tuples: orjson; numpy scalars, huge ints: dumps
-        raw = _orjson_dumps(ch)
-    except TypeError:
-        raw = b"null"
-    # a null is a None or a non-finite float (orjson writes both so): dumps decides
-    choices = raw.decode() if b"null" not in raw else dumps(arch.to_json()["choices"])
+    choices = _orjson_text(ch) or dumps(arch.to_json()["choices"])
     text = _ARCH_TEXT[ch] = (arch.space, fmt(arch), choices)
     return text
+
+
+def _orjson_text(x: Any) -> str | None:
+    """``x``'s JSON through orjson (shortest round-trip floats, ~7x faster than
+    ``float.__repr__``), or None where ``dumps`` must write it: what orjson refuses (numpy
+    scalars, sets, non-str keys, huge ints) and what it writes as null (None, NaN and
+    infinities, which ``dumps`` writes as NaN / Infinity)."""
+    try:
+        raw = _orjson_dumps(x)
+    except TypeError:
+        return None
+    return raw.decode() if b"null" not in raw else None
 
 
 def _real(x: float | None) -> float | None:
@@ -212,16 +219,9 @@ _FLOAT_ONLY = {float}
 
 
 def _metrics_json(m: dict[str, float]) -> str:
-    """``dumps(m)``, the same values, for a trial's metrics, through orjson (its shortest
-    round-trip float text is ~7x faster than ``float.__repr__``: 5 µs of a 5-metric row
-    otherwise). What orjson refuses (numpy scalars, sets, non-str keys, huge ints) and what it
-    writes as null (None, NaN and infinities, which ``dumps`` writes as NaN/Infinity) go to
-    ``dumps``."""
-    try:
-        raw = _orjson_dumps(m)
-    except TypeError:
-        return dumps(m)
-    return raw.decode() if b"null" not in raw else dumps(m)
+    """``dumps(m)``, the same values, for a trial's metrics (through orjson where it can:
+    :func:`_orjson_text`)."""
+    return _orjson_text(m) or dumps(m)
 
 
 class DamagedStorageError(StorageError):
@@ -692,20 +692,12 @@ class SQLiteStorage(Storage):
             arch_text = _arch_text(arch)
         if (t.fidelity is None and t.error is None and not t.info and t.front is None
                 and t.hypervolume is None):
-            obj, inc_obj, inc_test, feasible = (t.objective, t.incumbent_objective,
-                                                t.incumbent_test, t.feasible)
-            cost = t.cost
             return (exp_id, t.number, arch.space, arch_text[1], arch_text[2],
-                    t.status, _metrics_json(t.metrics),
-                    obj if type(obj) is float and obj - obj == 0.0 else finite_or_none(obj),
-                    t.seed, cost.wall_s, cost.simulated_s, int(t.reused), t.started, t.finished,
-                    t.incumbent_number,
-                    inc_obj if type(inc_obj) is float and inc_obj - inc_obj == 0.0
-                    else finite_or_none(inc_obj),
-                    inc_test if type(inc_test) is float and inc_test - inc_test == 0.0
-                    else finite_or_none(inc_test),
-                    t.cum_simulated_s, t.cum_wall_s, _vector_json(t.objectives),
-                    None if feasible is None else int(feasible))
+                    t.status, _metrics_json(t.metrics), _real(t.objective),
+                    t.seed, t.cost.wall_s, t.cost.simulated_s, int(t.reused), t.started,
+                    t.finished, t.incumbent_number, _real(t.incumbent_objective),
+                    _real(t.incumbent_test), t.cum_simulated_s, t.cum_wall_s,
+                    _vector_json(t.objectives), None if t.feasible is None else int(t.feasible))
         return (exp_id, t.number, arch.space, arch_text[1], arch_text[2],
                 t.status, _metrics_json(t.metrics), _real(t.objective),
                 _real(t.fidelity), t.seed, t.cost.wall_s, t.cost.simulated_s,
