@@ -28,6 +28,8 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=2000, help="examples per property")
     ap.add_argument("--out", default="/tmp/naslab-fuzz.json")
     args = ap.parse_args()
+    if args.examples < 1:
+        ap.error(f"--examples must be >= 1, got {args.examples}")
     env = dict(os.environ, NASLAB_FUZZ_EXAMPLES=str(args.examples),
                PYTHONPATH=str(ROOT / "src"))
     t0 = time.time()

@@ -214,8 +214,12 @@ def guided_specs(seeds: int, timing_seeds: int) -> list[dict[str, Any]]:
     return specs
 
 
+#: the CLI part's strategies and their budgets (queries)
+CLI_BUDGETS = {"rs": (1000, 12000), "ls": (1000, 12000), "bananas": (1000,)}
+
+
 def cli_specs(reps: int, strategies: list[str]) -> list[dict[str, Any]]:
-    budgets = {"rs": (1000, 12000), "ls": (1000, 12000), "bananas": (1000,)}
+    budgets = CLI_BUDGETS
     specs = []
     for rep in range(reps):
         for strat in strategies:
@@ -242,6 +246,16 @@ def main() -> None:
     ap.add_argument("--write-docs", action="store_true",
                     help="write the tables into docs/benchmarks.md (section scaling-guided)")
     args = ap.parse_args()
+    bad = sorted(set(args.parts.split(",")) - {"guided", "cli"})
+    if bad:
+        ap.error(f"--parts takes guided and/or cli, got {', '.join(bad)}")
+    bad = sorted(set(args.cli_strategies.split(",")) - set(CLI_BUDGETS))
+    if bad:
+        ap.error(f"--cli-strategies takes {', '.join(CLI_BUDGETS)}, got {', '.join(bad)}")
+    for flag, v in (("--reps", args.reps), ("--seeds", args.seeds),
+                    ("--timing-seeds", args.timing_seeds)):
+        if v < 1:
+            ap.error(f"{flag} must be >= 1, got {v}")
     if args.worker:
         spec = json.loads(args.worker)
         print(json.dumps(WORKERS[spec["part"]](spec)))

@@ -165,6 +165,8 @@ def main() -> None:
     ap.add_argument("--overhead-only", action="store_true",
                     help="only the runner-vs-bare-loop rows, printed (docs untouched)")
     args = ap.parse_args()
+    if args.seeds < 1:
+        ap.error(f"--seeds must be >= 1, got {args.seeds}")
 
     est10 = TabularEstimator("nb201/cifar10", data_dir=args.data_dir)
     if args.overhead_only:
